@@ -1,0 +1,48 @@
+# The README's two commands: `make demo` and `make test`. Both set up the two environments
+# on first use (a stamp per environment records what was installed; a second run reuses it).
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+XVENV := .venv-experts
+DATA := data/spatial_synth
+# Local wheel mirrors make pip print a warning per package they lack; keep the log readable.
+QUIET_PIP = grep -v "is ignored: it is neither a file nor a directory" || true
+
+.PHONY: help setup demo test clean-venvs
+
+help:
+	@echo "make demo   - install, generate spatial_synth, serve experts on local Triton, evaluate, print scores"
+	@echo "make test   - install, then run the test suite"
+
+$(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	# torch first, pinned: an unpinned resolve would pull a multi-GB download.
+	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET_PIP)
+	$(VENV)/bin/pip install -q -e ./experts_triton -e ".[dev]" 2>&1 | $(QUIET_PIP)
+	$(VENV)/bin/python -c "import torch, lmms_eval, skill3d_eval, skill3d_experts"
+	touch $@
+
+$(XVENV)/.stamp: experts_triton/pyproject.toml
+	test -x $(XVENV)/bin/python || $(PYTHON) -m venv $(XVENV)
+	# The bundled Triton Python-backend stub needs numpy 1.26.x; torch 2.13.0 is the local CPU wheel.
+	$(XVENV)/bin/pip install -q torch==2.13.0 "numpy>=1.26,<2" 2>&1 | $(QUIET_PIP)
+	$(XVENV)/bin/pip install -q -e "./experts_triton[serve]" 2>&1 | $(QUIET_PIP)
+	$(XVENV)/bin/python -c "import numpy, pytriton, skill3d_experts; assert numpy.__version__.startswith('1.26')"
+	touch $@
+
+setup: $(VENV)/.stamp $(XVENV)/.stamp
+
+$(DATA)/meta.json: $(VENV)/.stamp
+	$(VENV)/bin/skill3d-eval synth generate --out $(DATA)
+
+demo: setup $(DATA)/meta.json
+	$(VENV)/bin/skill3d-eval demo --data $(DATA) --output-dir runs/demo
+
+test: setup
+	$(VENV)/bin/python -m pytest -q
+
+clean-venvs:
+	rm -rf $(VENV) $(XVENV)

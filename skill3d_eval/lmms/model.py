@@ -1,0 +1,126 @@
+"""The lmms-eval model `skill3d`: each generate request is answered by the agent.
+
+This adapter only turns requests into samples and answers back; benchmark loading, prompts
+and scoring stay in the task YAMLs, the agent and tools in `agent/` and `tools/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import platform
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from importlib.metadata import version
+from typing import Any
+
+import openai
+from lmms_eval.api.instance import GenerationResult, Instance, TokenCounts
+from lmms_eval.api.model import lmms
+
+from skill3d_eval import __version__
+from skill3d_eval.agent.loop import LLMPolicy
+from skill3d_eval.agent.program import ProgramPolicy
+from skill3d_eval.agent.runner import Policy, Runner
+from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.experts.client import ExpertsClient
+from skill3d_eval.experts.server import TritonServer
+from skill3d_eval.lmms.sample import sample_from_request
+from skill3d_eval.settings import Settings, SettingsError
+from skill3d_eval.tools import default_toolset
+
+
+class Skill3D(lmms):
+    is_simple = True
+
+    def __init__(self, **model_args: Any) -> None:
+        super().__init__()
+        self.settings = Settings.from_model_args(model_args)
+        if self.settings.library is not None and not self.settings.library.is_file():
+            raise SettingsError(f"library={self.settings.library}: no such file")
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        self.run_id = self.settings.run_name or f"{stamp}-{self.settings.policy}-{self.settings.fingerprint()}"
+        self.log = TrajectoryLog(self.settings.output_dir / self.run_id)
+
+    def generate_until(self, requests: list[Instance]) -> list[GenerationResult]:
+        samples = [sample_from_request(req.args, self.task_dict[req.args[4]][req.args[5]][req.args[3]]) for req in requests]
+        with self._experts() as (client, experts_info):
+            self.log.write_run_info(self._run_info(experts_info))
+            trajectories = Runner(self._policy(), client, self.log, run_id=self.run_id, concurrency=self.settings.concurrency).run(samples)
+        return [
+            GenerationResult(
+                text=t.answer,
+                token_counts=TokenCounts(
+                    input_tokens=sum(turn.prompt_tokens for turn in t.turns),
+                    output_tokens=sum(turn.completion_tokens for turn in t.turns),
+                ),
+            )
+            for t in trajectories
+        ]
+
+    def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
+        raise NotImplementedError("skill3d is a generative agent: it answers generate_until tasks only")
+
+    def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
+        raise NotImplementedError("skill3d answers single-round generate_until tasks only")
+
+    def _policy(self) -> Policy:
+        tools = default_toolset()
+        if self.settings.policy == "program":
+            return ProgramPolicy(tools)
+        try:
+            client = openai.OpenAI(
+                base_url=self.settings.base_url,
+                api_key=self.settings.api_key,
+                timeout=self.settings.llm_timeout_s,
+            )
+        except openai.OpenAIError as exc:
+            raise SettingsError(f"policy=llm needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
+        return LLMPolicy(
+            client,
+            self.settings.model,
+            tools,
+            max_turns=self.settings.max_turns,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+        )
+
+    @contextlib.contextmanager
+    def _experts(self) -> Iterator[tuple[ExpertsClient, dict[str, Any]]]:
+        """The configured Triton endpoint, or a local server on the embedded repository for this run."""
+        settings = self.settings
+        if settings.triton_url:
+            with ExpertsClient(settings.triton_url, timeout_s=settings.expert_timeout_s) as client:
+                yield client, {"triton_url": settings.triton_url, "started_locally": False}
+            return
+        if not settings.oracle_root.is_dir():
+            raise SettingsError(
+                f"no triton_url given and no spatial_synth oracle store at {settings.oracle_root}: "
+                "run `skill3d-eval synth generate` first, or pass triton_url=HOST:PORT"
+            )
+        server = TritonServer(
+            settings.model_repository,
+            settings.experts_venv,
+            parameters={"oracle_root": str(settings.oracle_root.resolve())},
+            log_file=self.log.run_dir / "triton.log",
+        )
+        with server, ExpertsClient(server.grpc_url, timeout_s=settings.expert_timeout_s) as client:
+            yield client, {"triton_url": server.grpc_url, "started_locally": True, "repository": str(settings.model_repository), "oracle_root": str(settings.oracle_root)}
+
+    def _run_info(self, experts_info: dict[str, Any]) -> dict[str, Any]:
+        settings = self.settings
+        library_hash = hashlib.sha256(settings.library.read_bytes()).hexdigest() if settings.library else None
+        return {
+            "run_id": self.run_id,
+            "settings": settings.model_dump(mode="json", exclude={"api_key"}),
+            "settings_fingerprint": settings.fingerprint(),
+            "library_sha256": library_hash,
+            "experts": experts_info,
+            "versions": {
+                "skill3d_eval": __version__,
+                "lmms_eval": version("lmms-eval"),
+                "openai": version("openai"),
+                "tritonclient": version("tritonclient"),
+                "python": platform.python_version(),
+            },
+        }

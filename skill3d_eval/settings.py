@@ -1,0 +1,63 @@
+"""One settings object for a run, built from `--model_args` (or the CLI) and nothing else.
+
+Environment variables are read only where the ecosystem already uses them: the openai SDK
+falls back to OPENAI_API_KEY / OPENAI_BASE_URL when `api_key` / `base_url` are not given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+TASKS_DIR = REPO_ROOT / "tasks"
+
+# Keys lmms-eval adds to every model's constructor; they mean nothing to an API-driven agent.
+LMMS_EVAL_KEYS = {"batch_size", "max_batch_size", "device"}
+# Fields that change where things run or are written, not what the run computes.
+_NOT_RESULT_AFFECTING = {"api_key", "output_dir", "concurrency", "triton_url", "run_name"}
+
+
+class SettingsError(ValueError):
+    pass
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    policy: Literal["llm", "program"] = "llm"
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default: the SDK's (OPENAI_BASE_URL)")
+    model: str = "gpt-4o"
+    api_key: str | None = Field(None, repr=False, description="default: OPENAI_API_KEY")
+    temperature: float = Field(0.0, ge=0.0, le=2.0)
+    max_tokens: int = Field(1024, ge=1)
+    max_turns: int = Field(6, ge=1, le=50)
+    llm_timeout_s: float = Field(120.0, gt=0)
+    triton_url: str | None = Field(None, description="host:port of a Triton gRPC endpoint; none: start a local server")
+    expert_timeout_s: float = Field(60.0, gt=0)
+    concurrency: int = Field(4, ge=1, le=512)
+    library: Path | None = Field(None, description="skill library snapshot file; recorded by content hash")
+    output_dir: Path = Path("runs")
+    run_name: str | None = None
+    experts_venv: Path = REPO_ROOT / ".venv-experts"
+    model_repository: Path = REPO_ROOT / "experts_triton" / "model_repository"
+    oracle_root: Path = REPO_ROOT / "data" / "spatial_synth" / "oracle"
+
+    @classmethod
+    def from_model_args(cls, args: dict[str, Any]) -> "Settings":
+        """Settings from lmms-eval's parsed `--model_args`; unknown keys are an error naming them."""
+        values = {k: v for k, v in args.items() if k not in LMMS_EVAL_KEYS and v is not None}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'model_args'}: {e['msg']}" for e in exc.errors())
+            raise SettingsError(f"invalid --model_args for skill3d: {problems}") from None
+
+    def fingerprint(self) -> str:
+        """Hash of every setting that can change answers (not paths for output, keys or parallelism)."""
+        relevant = self.model_dump(mode="json", exclude=_NOT_RESULT_AFFECTING)
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]

@@ -1,0 +1,116 @@
+"""3D geometry from expert outputs: back-projection, gravity, object boxes, instance fusion.
+
+Multi-view reconstructors report poses relative to the first view, so "up" is unknown. We
+recover it from the cameras themselves: a hand-held or robot scan keeps the horizon level
+(no roll), so every camera's x axis is horizontal and the normal of the plane they span is
+gravity. Objects in indoor scenes stand upright, so a box is its vertical extent plus the
+minimum-area rectangle of its footprint, which visible faces from two sides pin down exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MAX_POINTS_PER_VIEW = 4000
+
+
+@dataclass(frozen=True)
+class Box3D:
+    """Upright box in the gravity-aligned frame (z up, metres); yaw in degrees about z."""
+
+    center: np.ndarray
+    size: np.ndarray
+    yaw_deg: float
+
+
+def back_project(depth: np.ndarray, mask: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
+    """Camera-frame points (OpenCV axes) of the masked pixels with valid depth, subsampled evenly."""
+    ys, xs = np.nonzero(mask & np.isfinite(depth) & (depth > 0))
+    if len(xs) > MAX_POINTS_PER_VIEW:
+        keep = np.linspace(0, len(xs) - 1, MAX_POINTS_PER_VIEW).astype(int)
+        ys, xs = ys[keep], xs[keep]
+    z = depth[ys, xs].astype(np.float64)
+    fx, fy, cx, cy = intrinsics[0, 0], intrinsics[1, 1], intrinsics[0, 2], intrinsics[1, 2]
+    # OpenCV convention: integer pixel coordinates are pixel centres.
+    return np.stack([(xs - cx) * z / fx, (ys - cy) * z / fy, z], axis=1)
+
+
+def transform(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
+    return points @ pose[:3, :3].T + pose[:3, 3]
+
+
+def gravity_alignment(poses_c2w: np.ndarray) -> np.ndarray:
+    """Rotation taking reconstruction coordinates to a frame whose z axis points up."""
+    rights = poses_c2w[:, :3, 0]
+    camera_ups = -poses_c2w[:, :3, 1]
+    _, singular, vt = np.linalg.svd(rights)
+    if len(rights) >= 2 and singular[1] > 1e-3 * singular[0]:
+        up = vt[-1]
+        if up @ camera_ups.mean(axis=0) < 0:
+            up = -up
+    else:
+        up = camera_ups.mean(axis=0)
+    up = up / np.linalg.norm(up)
+    x = rights[0] - (rights[0] @ up) * up
+    x = x / np.linalg.norm(x)
+    y = np.cross(up, x)
+    return np.stack([x, y, up])
+
+
+def upright_box(points: np.ndarray) -> Box3D:
+    """Vertical extent plus the minimum-area footprint rectangle of gravity-aligned points."""
+    xy = points[:, :2]
+    best_angle = _min_area_angle(xy, np.deg2rad(np.arange(0.0, 90.0, 1.0)))
+    best_angle = _min_area_angle(xy, best_angle + np.deg2rad(np.arange(-1.0, 1.0, 0.02)))
+    rotation = np.array([[np.cos(best_angle), np.sin(best_angle)], [-np.sin(best_angle), np.cos(best_angle)]])
+    local = xy @ rotation.T
+    low, high = local.min(axis=0), local.max(axis=0)
+    center_xy = ((low + high) / 2) @ rotation
+    z_low, z_high = points[:, 2].min(), points[:, 2].max()
+    return Box3D(
+        center=np.array([center_xy[0], center_xy[1], (z_low + z_high) / 2]),
+        size=np.array([high[0] - low[0], high[1] - low[1], z_high - z_low]),
+        yaw_deg=float(np.rad2deg(best_angle)),
+    )
+
+
+def _min_area_angle(xy: np.ndarray, angles: np.ndarray) -> float:
+    cos, sin = np.cos(angles)[:, None], np.sin(angles)[:, None]
+    u = cos * xy[:, 0] + sin * xy[:, 1]
+    v = -sin * xy[:, 0] + cos * xy[:, 1]
+    areas = np.ptp(u, axis=1) * np.ptp(v, axis=1)
+    return float(angles[int(np.argmin(areas))])
+
+
+def group_detections(point_sets: list[np.ndarray], max_gap_m: float = 0.15) -> list[list[int]]:
+    """Detections of one object seen in several views, grouped by touching point clouds.
+
+    Two detections belong together when their clouds come within `max_gap_m`; distinct objects
+    in a room stand further apart than that.
+    """
+    parent = list(range(len(point_sets)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    thinned = [cloud[np.linspace(0, len(cloud) - 1, min(len(cloud), 400)).astype(int)] for cloud in point_sets]
+    for i in range(len(thinned)):
+        for j in range(i + 1, len(thinned)):
+            if root(i) == root(j) or not _boxes_near(thinned[i], thinned[j], max_gap_m):
+                continue
+            gaps = np.linalg.norm(thinned[i][:, None, :] - thinned[j][None, :, :], axis=2)
+            if gaps.min() <= max_gap_m:
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(point_sets)):
+        groups.setdefault(root(i), []).append(i)
+    return list(groups.values())
+
+
+def _boxes_near(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
+    return bool(np.all(a.min(axis=0) - margin <= b.max(axis=0)) and np.all(b.min(axis=0) - margin <= a.max(axis=0)))

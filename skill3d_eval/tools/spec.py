@@ -1,0 +1,81 @@
+"""Tools are declared once: a name, a description, a pydantic argument model and a function.
+
+The OpenAI function schema the model sees and the validation its calls go through are both
+derived from that one declaration, so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Generic, TypeVar
+
+import jsonschema
+from pydantic import BaseModel
+
+from skill3d_eval.agent.records import Observation
+from skill3d_eval.experts.errors import ExpertError
+from skill3d_eval.tools.context import ToolContext
+from skill3d_eval.tools.errors import ToolArgumentError, ToolError
+
+ArgsT = TypeVar("ArgsT", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Tool(Generic[ArgsT]):
+    name: str
+    description: str
+    arguments: type[ArgsT]
+    run: Callable[[ToolContext, ArgsT], dict[str, Any]]
+
+    @cached_property
+    def parameters_schema(self) -> dict[str, Any]:
+        schema = self.arguments.model_json_schema()
+        schema.pop("title", None)
+        schema["additionalProperties"] = False
+        return schema
+
+    def openai_schema(self) -> dict[str, Any]:
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters_schema},
+        }
+
+    def parse(self, arguments: dict[str, Any] | str) -> ArgsT:
+        if isinstance(arguments, str):
+            try:
+                arguments = json.loads(arguments or "{}")
+            except json.JSONDecodeError as exc:
+                raise ToolArgumentError(f"arguments of {self.name} are not valid JSON: {exc.msg} at position {exc.pos}") from exc
+        if not isinstance(arguments, dict):
+            raise ToolArgumentError(f"arguments of {self.name} must be a JSON object, got {type(arguments).__name__}")
+        errors = sorted(jsonschema.Draft202012Validator(self.parameters_schema).iter_errors(arguments), key=str)
+        if errors:
+            details = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5])
+            raise ToolArgumentError(f"invalid arguments for {self.name}: {details}")
+        return self.arguments.model_validate(arguments)
+
+
+class ToolSet:
+    """The tools one agent may call, addressed by name."""
+
+    def __init__(self, tools: Sequence[Tool]):
+        self.tools = {tool.name: tool for tool in tools}
+
+    def openai_schemas(self) -> list[dict[str, Any]]:
+        return [tool.openai_schema() for tool in self.tools.values()]
+
+    def call(self, context: ToolContext, name: str, arguments: dict[str, Any] | str, call_id: str) -> Observation:
+        """Run one call; any failure becomes an error observation, never an exception."""
+        started = time.perf_counter()
+        tool = self.tools.get(name)
+        try:
+            if tool is None:
+                raise ToolError(f"unknown tool {name!r}; available tools: {', '.join(self.tools)}")
+            content = tool.run(context, tool.parse(arguments))
+        except (ToolError, ExpertError) as exc:
+            return Observation(tool_call_id=call_id, name=name, ok=False, error=str(exc), seconds=time.perf_counter() - started)
+        return Observation(tool_call_id=call_id, name=name, ok=True, content=content, seconds=time.perf_counter() - started)
