@@ -35,7 +35,7 @@ $(XVENV)/.stamp: experts_triton/pyproject.toml
 
 setup: $(VENV)/.stamp $(XVENV)/.stamp
 
-$(DATA)/meta.json: $(VENV)/.stamp
+$(DATA)/meta.json: | $(VENV)/.stamp
 	$(VENV)/bin/skill3d-eval synth generate --out $(DATA)
 
 demo: setup $(DATA)/meta.json

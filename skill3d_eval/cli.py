@@ -8,7 +8,7 @@ import sys
 import threading
 from pathlib import Path
 
-from skill3d_eval.settings import REPO_ROOT, Settings
+from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY, SYNTH_ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -17,7 +17,7 @@ def main(argv: list[str] | None = None) -> int:
 
     synth = commands.add_parser("synth", help="the spatial_synth benchmark").add_subparsers(dest="action", required=True)
     generate = synth.add_parser("generate", help="render scenes and write the dataset")
-    generate.add_argument("--out", type=Path, default=REPO_ROOT / "data" / "spatial_synth")
+    generate.add_argument("--out", type=Path, default=SYNTH_ROOT)
     generate.add_argument("--scenes", type=int, default=24)
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--frames", type=int, default=8)
@@ -27,16 +27,16 @@ def main(argv: list[str] | None = None) -> int:
 
     experts = commands.add_parser("experts", help="the Triton experts").add_subparsers(dest="action", required=True)
     serve = experts.add_parser("serve", help="serve the model repository on a local Triton server until Ctrl-C")
-    serve.add_argument("--repository", type=Path, default=Settings().model_repository)
-    serve.add_argument("--experts-venv", type=Path, default=Settings().experts_venv)
-    serve.add_argument("--oracle-root", type=Path, default=Settings().oracle_root)
+    serve.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
+    serve.add_argument("--experts-venv", type=Path, default=EXPERTS_VENV)
+    serve.add_argument("--oracle-root", type=Path, default=SYNTH_ROOT / "oracle")
     serve.add_argument("--grpc-port", type=int)
     serve.add_argument("--http-port", type=int)
     serve.add_argument("--log-file", type=Path)
     serve.set_defaults(run=_experts_serve)
 
     demo = commands.add_parser("demo", help="evaluate the program policy on spatial_synth with oracle experts on local Triton")
-    demo.add_argument("--data", type=Path, default=REPO_ROOT / "data" / "spatial_synth")
+    demo.add_argument("--data", type=Path, default=SYNTH_ROOT)
     demo.add_argument("--output-dir", type=Path, default=Path("runs") / "demo")
     demo.add_argument("--limit", type=int)
     demo.set_defaults(run=_demo)
@@ -79,12 +79,11 @@ def _demo(args: argparse.Namespace) -> int:
     from skill3d_eval.evaluate import run_lmms_eval, score_table
     from skill3d_eval.experts.server import TritonServer
 
-    settings = Settings()
     oracle_root = (args.data / "oracle").resolve()
     output_dir = args.output_dir.resolve()
     server = TritonServer(
-        settings.model_repository,
-        settings.experts_venv,
+        MODEL_REPOSITORY,
+        EXPERTS_VENV,
         parameters={"oracle_root": str(oracle_root)},
         log_file=output_dir / "triton.log",
     )

@@ -6,13 +6,12 @@ error), so success here means: a results file exists and holds the task's number
 
 from __future__ import annotations
 
-import math
+import json
 import os
 import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-import json
 from typing import Any
 
 import pandas as pd
@@ -74,7 +73,7 @@ def run_lmms_eval(
 
 
 def score_table(results_file: Path) -> pd.DataFrame:
-    """One row per (task, metric) with the value and the number of samples scored."""
+    """One row per (task, metric) with the value and the number of samples the task scored."""
     results = json.loads(results_file.read_text())
     rows = []
     for task, metrics in results["results"].items():
@@ -82,9 +81,5 @@ def score_table(results_file: Path) -> pd.DataFrame:
         for key, value in metrics.items():
             if key == "alias" or "_stderr" in key or not isinstance(value, (int, float)):
                 continue
-            rows.append({"task": task, "metric": key.split(",")[0], "value": value, "n": n})
-    return pd.DataFrame(rows, columns=["task", "metric", "value", "n"])
-
-
-def is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not math.isnan(value)
+            rows.append({"task": task, "metric": key.split(",")[0], "value": value, "samples": n})
+    return pd.DataFrame(rows, columns=["task", "metric", "value", "samples"])

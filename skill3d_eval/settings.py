@@ -15,6 +15,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO_ROOT / "tasks"
+SYNTH_ROOT = REPO_ROOT / "data" / "spatial_synth"
+MODEL_REPOSITORY = REPO_ROOT / "experts_triton" / "model_repository"
+EXPERTS_VENV = REPO_ROOT / ".venv-experts"
 
 # Keys lmms-eval adds to every model's constructor; they mean nothing to an API-driven agent.
 LMMS_EVAL_KEYS = {"batch_size", "max_batch_size", "device"}
@@ -43,9 +46,9 @@ class Settings(BaseModel):
     library: Path | None = Field(None, description="skill library snapshot file; recorded by content hash")
     output_dir: Path = Path("runs")
     run_name: str | None = None
-    experts_venv: Path = REPO_ROOT / ".venv-experts"
-    model_repository: Path = REPO_ROOT / "experts_triton" / "model_repository"
-    oracle_root: Path = REPO_ROOT / "data" / "spatial_synth" / "oracle"
+    experts_venv: Path = EXPERTS_VENV
+    model_repository: Path = MODEL_REPOSITORY
+    oracle_root: Path = SYNTH_ROOT / "oracle"
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> "Settings":

@@ -11,9 +11,7 @@ from pathlib import Path
 import pytest
 
 from skill3d_eval.experts import TritonServer, oracle_server
-from skill3d_eval.settings import REPO_ROOT
-
-SYNTH_ROOT = REPO_ROOT / "data" / "spatial_synth"
+from skill3d_eval.settings import SYNTH_ROOT
 
 
 @pytest.fixture(scope="session")

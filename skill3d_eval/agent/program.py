@@ -33,7 +33,7 @@ WORKFLOWS: dict[str, Workflow] = {
         answer=lambda observations: str(observations[0]["count"]),
     ),
     "object_abs_distance": Workflow(
-        question=re.compile(r"between the (?P<object_a>.+?) and the (?P<object_b>.+?)(?: \(in meters\)|\?|$)", re.I),
+        question=re.compile(r".*between the (?P<object_a>.+?) and the (?P<object_b>.+?)(?: \(in meters\)|\?|$)", re.I),
         steps=[("measure_distance", {"object_a": "{object_a}", "object_b": "{object_b}"})],
         answer=lambda observations: format_number(observations[0]["center_distance_m"]),
     ),

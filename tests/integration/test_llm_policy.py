@@ -20,7 +20,7 @@ from tests.support.scripted_llm import ScriptedLLM, answer, tool_call
 pytestmark = pytest.mark.integration
 
 COUNT = re.compile(r"How many (.+?)\(s\)")
-DISTANCE = re.compile(r"between the (.+?) and the (.+?) \(in meters\)")
+DISTANCE = re.compile(r".*between the (.+?) and the (.+?) \(in meters\)")
 
 
 def question_of(messages):

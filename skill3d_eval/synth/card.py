@@ -1,0 +1,57 @@
+"""The data card (`README.md`) of a generated dataset, rendered from its `meta.json` content
+so the two can never disagree."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from skill3d_eval.synth.catalogue import CATEGORIES
+
+_CONVENTIONS = """\
+## Conventions
+
+- World frame: metres, z up, floor at z = 0; the room spans x in [0, width], y in [0, depth].
+- Objects are axis-aligned cuboids standing on the floor; `scenes/<scene>.json` gives each
+  object's instance id, category, center and size, the room size, and per frame the camera
+  intrinsics and camera-to-world pose.
+- Cameras are OpenCV pinholes (x right, y down, z forward), fx = fy = 0.8 * width, principal
+  point at the image centre ((W-1)/2, (H-1)/2); pixel (row, col) is the ray through u = col,
+  v = row.
+- `oracle/` holds per-frame truth (z-depth in metres, instance map with 0 = room, labels,
+  intrinsics, pose), addressed by a hash of the frame's decoded pixels
+  (`skill3d_experts.oracle_store.OracleStore`).
+- Every object covers at least {min_visible_pixels} pixels in at least {min_views_per_object} frames.
+- `object_counting` asks only about categories present; `object_abs_distance` only about
+  categories that occur exactly once, with centres at least 1 m apart; answers are the exact
+  count and the centre-to-centre distance rounded to centimetres.
+"""
+
+
+def write_card(path: Path, meta: dict) -> None:
+    counts = meta["counts"]
+    qtypes = sorted({qtype for by_type in counts.values() for qtype in by_type})
+    table = ["| split | scenes | " + " | ".join(qtypes) + " | total |", "|---" * (len(qtypes) + 3) + "|"]
+    for split, by_type in counts.items():
+        cells = [str(by_type[qtype]) for qtype in qtypes]
+        n_scenes = len(meta[f"{split}_scenes"])
+        table.append(f"| {split} | {n_scenes} | " + " | ".join(cells) + f" | {sum(by_type.values())} |")
+    args = ", ".join(f"{key}={value}" for key, value in meta["args"].items())
+    text = f"""# spatial_synth
+
+Procedurally generated indoor scenes rendered with exact 3D ground truth, as spatial
+questions in VSI-Bench's column schema (`id, dataset, scene_name, question_type, question,
+options, ground_truth, frames`). Splits are disjoint by scene.
+
+Generator {meta["generator_version"]} (skill3d_eval {meta["skill3d_eval_version"]}), seed {meta["seed"]}.
+Arguments: {args}.
+
+{chr(10).join(table)}
+
+Categories: {", ".join(category.name for category in CATEGORIES)}.
+
+Load with `datasets.load_dataset("parquet", data_files={{"train": "data/train.parquet", "test":
+"data/test.parquet"}})`; `frames` decodes to PIL images whose RGB pixels are exactly the rendered
+ones (PNG).
+
+{_CONVENTIONS.format(**meta["args"])}"""
+    path.write_text(text)

@@ -1,0 +1,176 @@
+"""Re-checking a generated dataset against its own saved ground truth.
+
+Generation and checking share the answer definitions (`questions`), but the checker reads only
+what is on disk: parquet rows, scene JSON and the oracle store. So it catches corrupted or
+hand-edited files, truncated runs, frames whose truth is missing or belongs to another scene,
+and scene files that no longer describe the pixels (every object pixel's back-projected depth
+must land inside that object's box).
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+from skill3d_experts.oracle_store import FrameTruth, OracleMiss, OracleStore, frame_key
+
+from skill3d_eval.synth.camera import back_project
+from skill3d_eval.synth.questions import QUESTION_TYPES, UnanswerableQuestion, answer_question
+from skill3d_eval.synth.scene import Scene, load_scene
+from skill3d_eval.synth.schema import COLUMNS, DATASET_NAME, SPLITS, decode_png, read_split
+
+BOX_TOLERANCE = 1e-3  # metres a back-projected object pixel may lie outside its box
+
+
+def _frame_problems(where: str, truth: FrameTruth, scene: Scene, frame_index: int, image: np.ndarray) -> list[str]:
+    """Problems of one frame whose oracle truth is already known to be this scene's frame."""
+    problems = []
+    camera = scene.cameras[frame_index]
+    if image.shape[:2] != (scene.image_size[1], scene.image_size[0]) or truth.depth.shape != image.shape[:2]:
+        problems.append(f"{where}: image {image.shape[:2]}, depth {truth.depth.shape}, scene says {scene.image_size}")
+        return problems
+    if not np.allclose(truth.intrinsics, camera.intrinsics, atol=1e-4) or not np.allclose(
+        truth.pose_c2w, camera.pose_c2w, atol=1e-5
+    ):
+        problems.append(f"{where}: oracle camera differs from the scene file")
+    if truth.labels != scene.labels:
+        problems.append(f"{where}: oracle labels {truth.labels} differ from the scene's {scene.labels}")
+    boxes = {obj.instance_id: obj for obj in scene.objects}
+    for instance_id in np.unique(truth.instances[truth.instances > 0]).tolist():
+        rows, cols = np.nonzero(truth.instances == instance_id)
+        obj = boxes.get(instance_id)
+        if obj is None:
+            problems.append(f"{where}: instance {instance_id} is not an object of the scene")
+            continue
+        points = back_project(truth.depth, camera, rows, cols)
+        outside = np.any((points < obj.lo - BOX_TOLERANCE) | (points > obj.hi + BOX_TOLERANCE), axis=1)
+        if outside.any():
+            problems.append(
+                f"{where}: {int(outside.sum())} pixels of instance {instance_id} back-project outside its box"
+            )
+    return problems
+
+
+def _visibility_problems(scene: Scene, truths: dict[int, FrameTruth], min_pixels: int, min_views: int) -> list[str]:
+    views = Counter()
+    for truth in truths.values():
+        ids, counts = np.unique(truth.instances, return_counts=True)
+        views.update(int(i) for i, n in zip(ids, counts, strict=True) if i > 0 and n >= min_pixels)
+    return [
+        f"{scene.name}: {obj.category} (instance {obj.instance_id}) has >= {min_pixels} pixels in only "
+        f"{views[obj.instance_id]} frames (need {min_views})"
+        for obj in scene.objects
+        if views[obj.instance_id] < min_views
+    ]
+
+
+class _DatasetCheck:
+    """One pass over a dataset; caches scenes and frame truths shared by many rows."""
+
+    def __init__(self, root: Path, meta: dict):
+        self.root = root
+        self.meta = meta
+        self.oracle = OracleStore(root / "oracle")
+        self.members = {split: set(meta.get(f"{split}_scenes", [])) for split in SPLITS}
+        self.scenes: dict[str, Scene | None] = {}
+        self.truths: dict[str, dict[int, FrameTruth]] = {}
+        self.checked_frames: set[tuple[str, int, bytes]] = set()
+        self.ids: set[int] = set()
+        self.problems: list[str] = []
+
+    def run(self) -> list[str]:
+        if shared := self.members["train"] & self.members["test"]:
+            self.problems.append(f"meta.json: scenes in both splits: {sorted(shared)}")
+        for split in SPLITS:
+            self.split(split)
+        for name in sorted((self.members["train"] | self.members["test"]) - self.scenes.keys()):
+            self.problems.append(f"{name}: listed in meta.json but has no questions")
+        args = self.meta.get("args", {})
+        for name, by_index in self.truths.items():
+            self.problems.extend(
+                _visibility_problems(
+                    self.scenes[name], by_index, args.get("min_visible_pixels", 30), args.get("min_views_per_object", 2)
+                )
+            )
+        return self.problems
+
+    def split(self, split: str) -> None:
+        path = self.root / "data" / f"{split}.parquet"
+        if not path.is_file():
+            self.problems.append(f"{path}: missing")
+            return
+        table = read_split(path)
+        if tuple(table.column_names) != COLUMNS:
+            self.problems.append(f"{path}: columns {table.column_names}, expected {list(COLUMNS)}")
+            return
+        counts = Counter(table.column("question_type").to_pylist())
+        expected_counts = self.meta.get("counts", {}).get(split, {})
+        if {qtype: counts.get(qtype, 0) for qtype in QUESTION_TYPES} != expected_counts:
+            self.problems.append(f"{path}: question counts {dict(counts)} differ from meta.json's {expected_counts}")
+        for row in table.to_pylist():
+            self.row(split, row)
+
+    def scene(self, name: str) -> Scene | None:
+        if name not in self.scenes:
+            path = self.root / "scenes" / f"{name}.json"
+            self.scenes[name] = load_scene(path) if path.is_file() else None
+            if self.scenes[name] is None:
+                self.problems.append(f"{path}: missing")
+        return self.scenes[name]
+
+    def row(self, split: str, row: dict) -> None:
+        where = f"{split} id {row['id']} ({row['scene_name']})"
+        if row["id"] in self.ids:
+            self.problems.append(f"{where}: duplicate id")
+        self.ids.add(row["id"])
+        if row["dataset"] != DATASET_NAME:
+            self.problems.append(f"{where}: dataset is {row['dataset']!r}")
+        if row["scene_name"] not in self.members[split]:
+            self.problems.append(f"{where}: scene is not listed in meta.json's {split} scenes")
+        if row["question_type"] not in QUESTION_TYPES or row["options"]:
+            self.problems.append(
+                f"{where}: unexpected question type {row['question_type']!r} or options {row['options']}"
+            )
+        scene = self.scene(row["scene_name"])
+        if scene is None:
+            return
+        try:
+            expected = answer_question(scene, row["question_type"], row["question"])
+            if row["ground_truth"] != expected:
+                self.problems.append(
+                    f"{where}: ground_truth {row['ground_truth']!r}, recomputed {expected!r}: {row['question']}"
+                )
+        except UnanswerableQuestion as error:
+            self.problems.append(f"{where}: {error}")
+        if len(row["frames"]) != len(scene.cameras):
+            self.problems.append(f"{where}: {len(row['frames'])} frames, scene has {len(scene.cameras)} cameras")
+        for frame_index, frame in enumerate(row["frames"][: len(scene.cameras)]):
+            self.frame(f"{where} frame {frame_index}", scene, frame_index, frame["bytes"])
+
+    def frame(self, where: str, scene: Scene, frame_index: int, png: bytes) -> None:
+        """Checked once per distinct (scene, index, encoded frame): rows of a scene share frames."""
+        if (scene.name, frame_index, png) in self.checked_frames:
+            return
+        self.checked_frames.add((scene.name, frame_index, png))
+        image = decode_png(png)
+        try:
+            truth = self.oracle.get(image)
+        except OracleMiss:
+            self.problems.append(f"{where}: not in the oracle store (key {frame_key(image)[:12]})")
+            return
+        if truth.scene != scene.name or truth.frame_index != frame_index:
+            self.problems.append(f"{where}: is {truth.scene} frame {truth.frame_index} in the oracle store")
+            return
+        self.problems.extend(_frame_problems(where, truth, scene, frame_index, image))
+        self.truths.setdefault(scene.name, {})[frame_index] = truth
+
+
+def check_dataset(root: Path) -> list[str]:
+    """Human-readable problems of the dataset at `root`; an empty list means consistent."""
+    root = Path(root)
+    meta_path = root / "meta.json"
+    if not meta_path.is_file():
+        return [f"{root}: no meta.json (not a dataset, or its generation did not finish)"]
+    return _DatasetCheck(root, json.loads(meta_path.read_text())).run()

@@ -1,0 +1,184 @@
+"""Writing a `spatial_synth` dataset: scenes, oracle truth, parquet splits, data card, meta.
+
+Everything is written into a sibling staging directory and moved into place by one rename,
+with `meta.json` written last inside it: a reader sees either the previous complete dataset
+or the new complete one, never a half-written directory that looks finished.
+
+Random streams are keyed by (seed, purpose, scene index) rather than drawn in sequence, so
+scene `synth_0007` is the same whatever the number of scenes, and adding question templates
+cannot change any scene's pixels.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+from skill3d_experts.oracle_store import FrameTruth, OracleStore
+from tqdm import tqdm
+
+from skill3d_eval import __version__
+from skill3d_eval.synth.card import write_card
+from skill3d_eval.synth.questions import QUESTION_TYPES, make_questions
+from skill3d_eval.synth.sampling import SceneParams, sample_scene
+from skill3d_eval.synth.scene import save_scene
+from skill3d_eval.synth.schema import DATASET_NAME, SPLITS, Row, encode_png, write_split
+
+GENERATOR_VERSION = "0.1.0"
+_SPLIT_STREAM, _SCENE_STREAM, _QUESTION_STREAM = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class GenerationSummary:
+    """What one `generate` call wrote; `counts[split][question_type]` is a number of rows."""
+
+    out_dir: Path
+    scenes: dict[str, tuple[str, ...]]
+    counts: dict[str, dict[str, int]]
+    seconds: float
+
+    @property
+    def rows(self) -> dict[str, int]:
+        return {split: sum(by_type.values()) for split, by_type in self.counts.items()}
+
+    def __str__(self) -> str:
+        splits = ", ".join(f"{split} {self.rows[split]} questions / {len(names)} scenes" for split, names in self.scenes.items())
+        return f"spatial_synth written to {self.out_dir} in {self.seconds:.1f} s: {splits}"
+
+
+def scene_name(index: int) -> str:
+    return f"synth_{index:04d}"
+
+
+def split_scenes(names: list[str], seed: int, test_fraction: float) -> dict[str, tuple[str, ...]]:
+    """A seeded, scene-disjoint split; with two or more scenes and 0 < test_fraction < 1 both
+    splits get at least one scene, so a tiny dataset still has something to train and test on."""
+    n_test = round(len(names) * test_fraction)
+    if len(names) >= 2 and 0 < test_fraction < 1:
+        n_test = min(max(n_test, 1), len(names) - 1)
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SPLIT_STREAM,)))
+    test = set(rng.permutation(len(names))[:n_test].tolist())
+    return {
+        "train": tuple(name for i, name in enumerate(names) if i not in test),
+        "test": tuple(name for i, name in enumerate(names) if i in test),
+    }
+
+
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace a directory that is not a previous dataset (it may hold user data)."""
+    if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
+        return
+    meta = out_dir / "meta.json"
+    if not (meta.is_file() and json.loads(meta.read_text()).get("dataset") == DATASET_NAME):
+        raise FileExistsError(f"{out_dir} exists and is not a {DATASET_NAME} dataset; refusing to replace it")
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    if not out_dir.exists():
+        staging.rename(out_dir)
+        return
+    retired = out_dir.parent / f".{out_dir.name}.old"
+    shutil.rmtree(retired, ignore_errors=True)
+    out_dir.rename(retired)
+    staging.rename(out_dir)
+    shutil.rmtree(retired)
+
+
+def _write_dataset(
+    staging: Path, params: SceneParams, *, scenes: int, seed: int, test_fraction: float, progress: bool
+) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, int]]]:
+    """Write every file of the dataset into `staging`, meta.json last; answers (splits, counts)."""
+    oracle = OracleStore(staging / "oracle")
+    names = [scene_name(i) for i in range(scenes)]
+    splits = split_scenes(names, seed, test_fraction)
+    split_of = {name: split for split, members in splits.items() for name in members}
+    rows: dict[str, list[Row]] = {split: [] for split in SPLITS}
+    next_id = 0
+    for index, name in enumerate(tqdm(names, desc=DATASET_NAME, unit="scene", disable=not progress)):
+        rendered = sample_scene(
+            name, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SCENE_STREAM, index))), params
+        )
+        scene = rendered.scene
+        save_scene(scene, staging / "scenes" / f"{name}.json")
+        for frame_index, (view, camera) in enumerate(zip(rendered.views, scene.cameras, strict=True)):
+            truth = FrameTruth(
+                name, frame_index, view.depth, view.instances, scene.labels, camera.intrinsics, camera.pose_c2w
+            )
+            oracle.put(view.rgb, truth)
+        pngs = tuple(encode_png(view.rgb) for view in rendered.views)
+        question_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_QUESTION_STREAM, index)))
+        for question in make_questions(scene, question_rng):
+            rows[split_of[name]].append(
+                Row(
+                    next_id,
+                    name,
+                    question.question_type,
+                    question.question,
+                    question.options,
+                    question.ground_truth,
+                    pngs,
+                )
+            )
+            next_id += 1
+
+    for split in SPLITS:
+        write_split(rows[split], staging / "data" / f"{split}.parquet")
+    counts = {
+        split: {qtype: sum(row.question_type == qtype for row in rows[split]) for qtype in QUESTION_TYPES}
+        for split in SPLITS
+    }
+    meta = {
+        "dataset": DATASET_NAME,
+        "generator_version": GENERATOR_VERSION,
+        "skill3d_eval_version": __version__,
+        "seed": seed,
+        "args": {"scenes": scenes, "seed": seed, "test_fraction": test_fraction, **asdict(params)},
+        "counts": counts,
+        "train_scenes": list(splits["train"]),
+        "test_scenes": list(splits["test"]),
+    }
+    write_card(staging / "README.md", meta)
+    (staging / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return splits, counts
+
+
+def generate(
+    out_dir: Path,
+    *,
+    scenes: int = 24,
+    seed: int = 0,
+    frames: int = 8,
+    width: int = 256,
+    height: int = 192,
+    test_fraction: float = 1 / 3,
+    progress: bool = True,
+    min_objects: int = 4,
+    max_objects: int = 10,
+) -> GenerationSummary:
+    """Generate `scenes` scenes of `frames` frames each (width x height) with `min_objects` to
+    `max_objects` objects, split by scene (`test_fraction` of them to test), into `out_dir`.
+
+    `out_dir` must be absent, empty, or a previous spatial_synth dataset (which is replaced).
+    Raises `SceneSamplingError` when the knobs make the visibility guarantee unreachable."""
+    if scenes < 1 or not 0 <= test_fraction <= 1:
+        raise ValueError(f"need scenes >= 1 and 0 <= test_fraction <= 1, got {scenes}, {test_fraction}")
+    started = time.perf_counter()
+    out_dir = Path(out_dir)
+    _check_replaceable(out_dir)
+    params = SceneParams(frames=frames, width=width, height=height, min_objects=min_objects, max_objects=max_objects)
+    staging = out_dir.parent / f".{out_dir.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        splits, counts = _write_dataset(
+            staging, params, scenes=scenes, seed=seed, test_fraction=test_fraction, progress=progress
+        )
+        _publish(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return GenerationSummary(out_dir, splits, counts, time.perf_counter() - started)

@@ -1,0 +1,108 @@
+"""Question templates (VSI-Bench wording) and their answers from a scene's ground truth.
+
+Answers are defined once here, as functions of a `Scene`, and the same functions are used to
+write the dataset and to re-check it (`consistency`), so the two cannot drift apart. Each
+template has a parser, so an answer can be recomputed from the question text alone.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from skill3d_eval.synth.scene import Scene
+
+OBJECT_COUNTING = "object_counting"
+OBJECT_ABS_DISTANCE = "object_abs_distance"
+QUESTION_TYPES = (OBJECT_COUNTING, OBJECT_ABS_DISTANCE)
+
+MIN_PAIR_DISTANCE = 1.0  # metres: closer pairs make the relative error of a small answer noisy
+
+_COUNTING = "How many {category}(s) are in this room?"
+_DISTANCE = (
+    "Measuring between the centers of the two objects, what is the direct distance between "
+    "the {a} and the {b} (in meters)?"
+)
+_COUNTING_RE = re.compile(r"How many (?P<category>.+?)\(s\) are in this room\?")
+_DISTANCE_RE = re.compile(
+    r"Measuring between the centers of the two objects, what is the direct distance between "
+    r"the (?P<a>.+?) and the (?P<b>.+?) \(in meters\)\?"
+)
+
+
+@dataclass(frozen=True)
+class Question:
+    """One dataset row's question part; options stay empty for numerical question types."""
+
+    question_type: str
+    question: str
+    ground_truth: str
+    options: tuple[str, ...] = ()
+
+
+class UnanswerableQuestion(ValueError):
+    """The question does not parse, or the scene does not determine its answer."""
+
+
+def count_answer(scene: Scene, category: str) -> str:
+    return str(len(scene.objects_of(category)))
+
+
+def center_distance(scene: Scene, a: str, b: str) -> float:
+    """Distance between the centres of the only `a` and the only `b` in the scene."""
+    centers = []
+    for category in (a, b):
+        matches = scene.objects_of(category)
+        if len(matches) != 1:
+            raise UnanswerableQuestion(f"{scene.name}: '{category}' names {len(matches)} objects, not one")
+        centers.append(np.asarray(matches[0].center))
+    return float(np.linalg.norm(centers[0] - centers[1]))
+
+
+def distance_answer(scene: Scene, a: str, b: str) -> str:
+    return f"{center_distance(scene, a, b):.2f}"
+
+
+def make_questions(
+    scene: Scene, rng: np.random.Generator, max_counting: int = 3, max_distance: int = 4
+) -> list[Question]:
+    """Counting questions favour repeated categories (an answer of 1 every time would teach
+    nothing); distance questions pair categories that occur exactly once and stand at least
+    MIN_PAIR_DISTANCE apart, in random order."""
+    counts: dict[str, int] = {}
+    for obj in scene.objects:
+        counts[obj.category] = counts.get(obj.category, 0) + 1
+    present = sorted(counts)
+    repeated = [present[i] for i in rng.permutation(len(present)) if counts[present[i]] > 1]
+    singles = [present[i] for i in rng.permutation(len(present)) if counts[present[i]] == 1]
+    questions = [
+        Question(OBJECT_COUNTING, _COUNTING.format(category=category), count_answer(scene, category))
+        for category in (repeated + singles)[:max_counting]
+    ]
+    pairs = [
+        (a, b)
+        for i, a in enumerate(singles)
+        for b in singles[i + 1 :]
+        if center_distance(scene, a, b) >= MIN_PAIR_DISTANCE
+    ]
+    for index in rng.permutation(len(pairs))[:max_distance]:
+        a, b = pairs[index]
+        if rng.random() < 0.5:
+            a, b = b, a
+        questions.append(Question(OBJECT_ABS_DISTANCE, _DISTANCE.format(a=a, b=b), distance_answer(scene, a, b)))
+    return questions
+
+
+def answer_question(scene: Scene, question_type: str, question: str) -> str:
+    """Recompute the ground truth of a question from the scene alone."""
+    if question_type == OBJECT_COUNTING and (match := _COUNTING_RE.fullmatch(question)):
+        if not scene.objects_of(match["category"]):
+            raise UnanswerableQuestion(f"{scene.name}: no '{match['category']}' in the scene: {question!r}")
+        return count_answer(scene, match["category"])
+    if question_type == OBJECT_ABS_DISTANCE and (match := _DISTANCE_RE.fullmatch(question)):
+        if center_distance(scene, match["a"], match["b"]) < MIN_PAIR_DISTANCE:
+            raise UnanswerableQuestion(f"{scene.name}: pair closer than {MIN_PAIR_DISTANCE} m: {question!r}")
+        return distance_answer(scene, match["a"], match["b"])
+    raise UnanswerableQuestion(f"not a {question_type} question: {question!r}")

@@ -1,0 +1,82 @@
+"""The parquet form of a split: VSI-Bench's columns plus the frames as embedded PNG images.
+
+Frames are PNG (lossless) because the oracle experts find a frame's truth by a hash of its
+decoded pixels: any lossy re-encoding would make every frame an oracle miss. The HF features
+are stored in the parquet schema, so `datasets.load_dataset("parquet", ...)` decodes `frames`
+to PIL images with no extra configuration.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+DATASET_NAME = "spatial_synth"
+SPLITS = ("train", "test")
+COLUMNS = ("id", "dataset", "scene_name", "question_type", "question", "options", "ground_truth", "frames")
+FEATURES = datasets.Features(
+    {
+        "id": datasets.Value("int64"),
+        "dataset": datasets.Value("string"),
+        "scene_name": datasets.Value("string"),
+        "question_type": datasets.Value("string"),
+        "question": datasets.Value("string"),
+        "options": datasets.List(datasets.Value("string")),
+        "ground_truth": datasets.Value("string"),
+        "frames": datasets.List(datasets.Image()),
+    }
+)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One question of a split; `frames` holds the scene's frames as PNG bytes, in order."""
+
+    id: int
+    scene_name: str
+    question_type: str
+    question: str
+    options: tuple[str, ...]
+    ground_truth: str
+    frames: tuple[bytes, ...]
+
+
+def encode_png(rgb: np.ndarray) -> bytes:
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def decode_png(data: bytes) -> np.ndarray:
+    with Image.open(io.BytesIO(data)) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def write_split(rows: list[Row], path: Path) -> None:
+    """Write rows through `datasets` so the parquet carries the HF feature metadata."""
+    columns = {
+        "id": [row.id for row in rows],
+        "dataset": [DATASET_NAME] * len(rows),
+        "scene_name": [row.scene_name for row in rows],
+        "question_type": [row.question_type for row in rows],
+        "question": [row.question for row in rows],
+        "options": [list(row.options) for row in rows],
+        "ground_truth": [row.ground_truth for row in rows],
+        "frames": [[{"bytes": frame, "path": None} for frame in row.frames] for row in rows],
+    }
+    table = datasets.Dataset.from_dict(columns, features=FEATURES).data.table
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(table, path)
+
+
+def read_split(path: Path) -> pa.Table:
+    """A split as stored, without touching the HF cache; `frames` items stay {"bytes", "path"}
+    dicts so callers can check the exact encoded frames."""
+    return pq.read_table(path)
