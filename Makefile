@@ -9,7 +9,7 @@ VENV := .venv
 XVENV := .venv-experts
 DATA := data/spatial_synth
 # Local wheel mirrors make pip print a warning per package they lack; keep the log readable.
-QUIET_PIP = grep -v "is ignored: it is neither a file nor a directory" || true
+QUIET_PIP = { grep -v "is ignored: it is neither a file nor a directory" || true; }
 
 .PHONY: help setup demo test clean-venvs
 
