@@ -22,7 +22,10 @@ EXPERTS_VENV = REPO_ROOT / ".venv-experts"
 # Keys lmms-eval adds to every model's constructor; they mean nothing to an API-driven agent.
 LMMS_EVAL_KEYS = {"batch_size", "max_batch_size", "device"}
 # Fields that change where things run or are written, not what the run computes.
-_NOT_RESULT_AFFECTING = {"api_key", "output_dir", "concurrency", "triton_url", "run_name"}
+_NOT_RESULT_AFFECTING = {
+    "api_key", "output_dir", "concurrency", "triton_url", "run_name", "resume",
+    "requests_per_minute", "tokens_per_minute", "llm_max_retries", "llm_timeout_s", "expert_timeout_s",
+}
 
 
 class SettingsError(ValueError):
@@ -40,12 +43,18 @@ class Settings(BaseModel):
     max_tokens: int = Field(1024, ge=1)
     max_turns: int = Field(6, ge=1, le=50)
     llm_timeout_s: float = Field(120.0, gt=0)
+    llm_max_retries: int = Field(4, ge=0, le=20, description="SDK retries on 408/409/429/5xx/connection errors, honouring Retry-After")
+    requests_per_minute: float | None = Field(None, gt=0, description="client-side limit on chat requests")
+    tokens_per_minute: float | None = Field(None, gt=0, description="client-side limit on prompt+completion tokens")
     triton_url: str | None = Field(None, description="host:port of a Triton gRPC endpoint; none: start a local server")
     expert_timeout_s: float = Field(60.0, gt=0)
     concurrency: int = Field(4, ge=1, le=512)
     library: Path | None = Field(None, description="skill library snapshot file; recorded by content hash")
     output_dir: Path = Path("runs")
-    run_name: str | None = None
+    run_name: str | None = Field(None, description="run directory name; default: policy + settings fingerprint, so a rerun resumes")
+    resume: bool = Field(True, description="skip samples this run directory already answered (failed ones are retried)")
+    max_frames: int = Field(256, ge=1, description="a sample with more frames is rejected, not truncated")
+    max_frame_pixels: int = Field(4096 * 4096, ge=1)
     experts_venv: Path = EXPERTS_VENV
     model_repository: Path = MODEL_REPOSITORY
     oracle_root: Path = SYNTH_ROOT / "oracle"

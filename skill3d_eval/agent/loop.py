@@ -2,7 +2,9 @@
 
 The whole message history (system prompt, tools, every call and observation) goes to the
 model on every turn; the original system dropped it after the first turn. Invalid calls come
-back as error observations so the model can correct itself instead of the run crashing.
+back as error observations so the model can correct itself instead of the run crashing;
+transport failures are retried by the openai SDK (honouring Retry-After) and a sample whose
+endpoint keeps failing is recorded as failed by the runner.
 """
 
 from __future__ import annotations
@@ -12,50 +14,85 @@ import time
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from skill3d_eval.agent.answer import normalize_answer
+from skill3d_eval.agent.errors import LLMResponseError
 from skill3d_eval.agent.prompt import initial_messages
+from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
+from skill3d_eval.agent.tool_tags import parse_tool_tags, tool_response_message
 from skill3d_eval.tools import ToolContext, ToolSet
 
 FINAL_TURN_NOTE = "Tool budget exhausted: answer now from the evidence above."
+EMPTY_REPLY_NOTE = "Your reply was empty. Call a tool or give the final answer."
+# Rough prompt size for pacing before the endpoint reports real usage.
+_EXPECTED_TOKENS_PER_MESSAGE = 200
 
 
 class LLMPolicy:
     name = "llm"
 
-    def __init__(self, client: openai.OpenAI, model: str, tools: ToolSet, *, max_turns: int, temperature: float = 0.0, max_tokens: int = 1024):
+    def __init__(
+        self,
+        client: openai.OpenAI,
+        model: str,
+        tools: ToolSet,
+        *,
+        max_turns: int,
+        temperature: float = 0.0,
+        max_tokens: int = 1024,
+        rate_limiter: RateLimiter | None = None,
+    ):
         self.client = client
         self.model = model
         self.tools = tools
         self.max_turns = max_turns
         self.temperature = temperature
         self.max_tokens = max_tokens
+        self.rate_limiter = rate_limiter or RateLimiter()
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
         messages = initial_messages(sample)
+        seen_calls: dict[tuple[str, str], str] = {}
         for index in range(self.max_turns):
             last = index == self.max_turns - 1
             if last:
                 messages.append({"role": "user", "content": FINAL_TURN_NOTE})
-            turn, reply = self._turn(index, messages, allow_tools=not last)
+            turn, reply, tagged = self._turn(index, messages, allow_tools=not last)
             trajectory.turns.append(turn)
             messages.append(reply)
             if not turn.tool_calls:
+                if not (turn.assistant_text or "").strip() and not last:
+                    messages.append({"role": "user", "content": EMPTY_REPLY_NOTE})
+                    continue
                 trajectory.final_text = turn.assistant_text
                 trajectory.answer = normalize_answer(turn.assistant_text, sample.answer_kind, sample.options)
                 trajectory.stop_reason = "answer"
                 return trajectory
+            if last:
+                break
             for call in turn.tool_calls:
-                observation = self.tools.call(context, call.name, call.arguments, call.id)
+                observation = self._execute(context, call, seen_calls)
                 turn.observations.append(observation)
-                messages.append({"role": "tool", "tool_call_id": call.id, "content": _observation_text(observation)})
+                content = _observation_text(observation)
+                messages.append(tool_response_message(content) if tagged else {"role": "tool", "tool_call_id": call.id, "content": content})
         trajectory.stop_reason = "max_turns"
         return trajectory
 
-    def _turn(self, index: int, messages: list[dict[str, Any]], *, allow_tools: bool) -> tuple[Turn, dict[str, Any]]:
+    def _execute(self, context: ToolContext, call: ToolCall, seen: dict[tuple[str, str], str]) -> Observation:
+        """Run a call; an exact repeat of an earlier call is answered by pointing back to it."""
+        signature = (call.name, call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True))
+        if signature in seen:
+            return Observation(tool_call_id=call.id, name=call.name, ok=False, error=f"repeated call: the same call was answered before (call {seen[signature]}); use that observation")
+        seen[signature] = call.id
+        return self.tools.call(context, call.name, call.arguments, call.id)
+
+    def _turn(self, index: int, messages: list[dict[str, Any]], *, allow_tools: bool) -> tuple[Turn, dict[str, Any], bool]:
+        expected = _EXPECTED_TOKENS_PER_MESSAGE * len(messages) + self.max_tokens
+        self.rate_limiter.acquire(expected)
         started = time.perf_counter()
-        request: dict[str, Any] = {
+        body = {
             "model": self.model,
             "messages": messages,
             "temperature": self.temperature,
@@ -63,25 +100,40 @@ class LLMPolicy:
             "tools": self.tools.openai_schemas(),
             "tool_choice": "auto" if allow_tools else "none",
         }
-        response = self.client.chat.completions.create(**request)
+        try:
+            # The SDK's documented raw-request path: same retries, Retry-After and typed
+            # response, without re-walking the whole message history through its TypedDict
+            # transform on every turn (which cost more than everything else we do per turn).
+            response = self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        except ValueError as exc:
+            raise LLMResponseError(f"endpoint returned an unreadable body: {exc}") from exc
+        if not getattr(response, "choices", None):
+            raise LLMResponseError("endpoint returned a completion without choices")
         message = response.choices[0].message
         calls = [ToolCall(id=c.id, name=c.function.name, arguments=c.function.arguments) for c in message.tool_calls or []]
+        tagged = False
+        if not calls:
+            calls = parse_tool_tags(message.content, index)
+            tagged = bool(calls)
         usage = response.usage
+        prompt_tokens = usage.prompt_tokens if usage else 0
+        completion_tokens = usage.completion_tokens if usage else 0
+        self.rate_limiter.record(prompt_tokens + completion_tokens, expected)
         turn = Turn(
             index=index,
             assistant_text=message.content,
             tool_calls=calls,
-            prompt_tokens=usage.prompt_tokens if usage else 0,
-            completion_tokens=usage.completion_tokens if usage else 0,
+            prompt_tokens=prompt_tokens,
+            completion_tokens=completion_tokens,
             seconds=time.perf_counter() - started,
         )
         reply: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
-        if calls:
+        if calls and not tagged:
             reply["tool_calls"] = [
                 {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments)}}
                 for c in calls
             ]
-        return turn, reply
+        return turn, reply, tagged
 
 
 def _observation_text(observation: Observation) -> str:

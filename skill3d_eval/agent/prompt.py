@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-import base64
-import io
 from typing import Any
 
-import numpy as np
-from PIL import Image
-
+from skill3d_eval.agent.image_payload import image_data_url
 from skill3d_eval.agent.records import Sample
 
 SYSTEM_PROMPT = """You answer spatial questions about an indoor scene shown in the images.
@@ -23,22 +19,20 @@ ANSWER_FORMS = {
 }
 
 
-def encode_image(frame: np.ndarray) -> str:
-    buffer = io.BytesIO()
-    Image.fromarray(frame).save(buffer, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
-
-
-def initial_messages(sample: Sample) -> list[dict[str, Any]]:
+def initial_messages(sample: Sample, guidance: str | None = None) -> list[dict[str, Any]]:
+    """`guidance`: rendered skills, lessons and scene memory, appended to the system prompt."""
     content: list[dict[str, Any]] = []
     for index, frame in enumerate(sample.frames):
         content.append({"type": "text", "text": f"Image {index}:"})
-        content.append({"type": "image_url", "image_url": {"url": encode_image(frame)}})
+        content.append({"type": "image_url", "image_url": {"url": image_data_url(frame)}})
     question = sample.question
     if sample.options and not all(option in question for option in sample.options):
         question += "\nOptions:\n" + "\n".join(sample.options)
     content.append({"type": "text", "text": question})
+    system = SYSTEM_PROMPT.format(answer_form=ANSWER_FORMS[sample.answer_kind])
+    if guidance:
+        system += "\n\n" + guidance
     return [
-        {"role": "system", "content": SYSTEM_PROMPT.format(answer_form=ANSWER_FORMS[sample.answer_kind])},
+        {"role": "system", "content": system},
         {"role": "user", "content": content},
     ]

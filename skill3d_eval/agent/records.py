@@ -13,6 +13,8 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
+from skill3d_eval.agent.errors import SampleError
+
 AnswerKind = Literal["number", "choice"]
 
 
@@ -32,6 +34,14 @@ class Sample:
     @property
     def answer_kind(self) -> AnswerKind:
         return "choice" if self.options else "number"
+
+    def check_bounds(self, max_frames: int, max_frame_pixels: int) -> None:
+        """Reject inputs too large to handle instead of truncating them silently."""
+        if len(self.frames) > max_frames:
+            raise SampleError(f"{self.sample_id}: {len(self.frames)} frames exceed max_frames={max_frames}")
+        for index, frame in enumerate(self.frames):
+            if frame.shape[0] * frame.shape[1] > max_frame_pixels:
+                raise SampleError(f"{self.sample_id}: frame {index} of {frame.shape[1]}x{frame.shape[0]} exceeds max_frame_pixels={max_frame_pixels}")
 
 
 class ToolCall(BaseModel):
@@ -76,6 +86,11 @@ class Trajectory(BaseModel):
     error: str | None = None
     seconds: float = 0.0
     run_id: str = ""
+    fingerprint: str = Field("", description="settings fingerprint: resume reuses a trajectory only under the same settings")
+    retrieved_skills: list[str] = Field(default_factory=list, description="skill ids retrieved for this question, best first")
+    retrieval_scores: list[float] = Field(default_factory=list, description="their retrieval scores, same order")
+    executed_skill: str | None = Field(None, description="the skill whose workflow the program policy executed")
+    library_sha256: str | None = Field(None, description="sha256 of the frozen library the skills came from")
 
     @property
     def tool_calls(self) -> int:

@@ -1,17 +1,26 @@
 """Per-run output directory: run metadata and one JSON line per finished sample.
 
-Lines are appended and flushed one at a time under a lock, so concurrent agent loops never
-interleave and an interrupted run keeps every sample it finished.
+Each line is written with a single append and flushed to disk before the sample counts as
+done, so a crash or SIGKILL loses at most the line being written; a torn last line is skipped
+on reading. A rerun of the same command reads the file back and skips what is done.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from skill3d_eval.agent.records import Trajectory
+
+logger = logging.getLogger(__name__)
+
+SampleKey = tuple[str, int]
 
 
 class TrajectoryLog:
@@ -22,15 +31,44 @@ class TrajectoryLog:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     def write_run_info(self, info: dict[str, Any]) -> None:
-        (self.run_dir / "run_info.json").write_text(json.dumps(info, indent=2, sort_keys=True, default=str))
+        tmp = self.run_dir / "run_info.json.tmp"
+        tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str))
+        os.replace(tmp, self.run_dir / "run_info.json")
 
     def append(self, trajectory: Trajectory) -> None:
-        line = trajectory.model_dump_json() + "\n"
-        with self._lock, self.path.open("a", encoding="utf-8") as handle:
-            handle.write(line)
-            handle.flush()
+        line = (trajectory.model_dump_json() + "\n").encode()
+        with self._lock:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            try:
+                os.write(fd, line)
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+
+    def answered(self, fingerprint: str) -> dict[SampleKey, Trajectory]:
+        """The last successful trajectory per (task, doc_id) recorded under these settings."""
+        if not self.path.is_file():
+            return {}
+        done: dict[SampleKey, Trajectory] = {}
+        for trajectory in read_trajectories(self.path):
+            if trajectory.fingerprint != fingerprint:
+                continue
+            key = (trajectory.task, trajectory.doc_id)
+            if trajectory.stop_reason == "error":
+                done.pop(key, None)
+            else:
+                done[key] = trajectory
+        return done
 
 
 def read_trajectories(path: Path) -> list[Trajectory]:
-    with path.open(encoding="utf-8") as handle:
-        return [Trajectory.model_validate_json(line) for line in handle if line.strip()]
+    trajectories = []
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for number, line in enumerate(handle, 1):
+            if not line.strip():
+                continue
+            try:
+                trajectories.append(Trajectory.model_validate_json(line))
+            except ValidationError:
+                logger.warning("%s:%d: skipping an unreadable (torn) trajectory line", path, number)
+    return trajectories

@@ -9,8 +9,8 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import platform
-from collections.abc import Iterator
 from datetime import datetime, timezone
+from collections.abc import Iterator
 from importlib.metadata import version
 from typing import Any
 
@@ -21,6 +21,8 @@ from lmms_eval.api.model import lmms
 from skill3d_eval import __version__
 from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.program import ProgramPolicy
+from skill3d_eval.agent.rate_limit import RateLimiter
+from skill3d_eval.agent.records import Sample
 from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.agent.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
@@ -38,15 +40,31 @@ class Skill3D(lmms):
         self.settings = Settings.from_model_args(model_args)
         if self.settings.library is not None and not self.settings.library.is_file():
             raise SettingsError(f"library={self.settings.library}: no such file")
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
-        self.run_id = self.settings.run_name or f"{stamp}-{self.settings.policy}-{self.settings.fingerprint()}"
+        # Named by what is computed, not when: rerunning the same command finds its own directory and resumes.
+        self.run_id = self.settings.run_name or f"{self.settings.policy}-{self.settings.fingerprint()}"
         self.log = TrajectoryLog(self.settings.output_dir / self.run_id)
 
     def generate_until(self, requests: list[Instance]) -> list[GenerationResult]:
-        samples = [sample_from_request(req.args, self.task_dict[req.args[4]][req.args[5]][req.args[3]]) for req in requests]
+        keys = [(req.args[4], int(req.args[3]), f"{req.args[4]}/{req.args[5]}/{req.args[3]}") for req in requests]
+
+        def load(index: int) -> Sample:
+            args = requests[index].args
+            sample = sample_from_request(args, self.task_dict[args[4]][args[5]][args[3]])
+            sample.check_bounds(self.settings.max_frames, self.settings.max_frame_pixels)
+            return sample
+
         with self._experts() as (client, experts_info):
             self.log.write_run_info(self._run_info(experts_info))
-            trajectories = Runner(self._policy(), client, self.log, run_id=self.run_id, concurrency=self.settings.concurrency).run(samples)
+            runner = Runner(
+                self._policy(),
+                client,
+                self.log,
+                run_id=self.run_id,
+                fingerprint=self.settings.fingerprint(),
+                concurrency=self.settings.concurrency,
+                resume=self.settings.resume,
+            )
+            trajectories = runner.run(keys, load)
         return [
             GenerationResult(
                 text=t.answer,
@@ -73,6 +91,7 @@ class Skill3D(lmms):
                 base_url=self.settings.base_url,
                 api_key=self.settings.api_key,
                 timeout=self.settings.llm_timeout_s,
+                max_retries=self.settings.llm_max_retries,
             )
         except openai.OpenAIError as exc:
             raise SettingsError(f"policy=llm needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
@@ -83,6 +102,7 @@ class Skill3D(lmms):
             max_turns=self.settings.max_turns,
             temperature=self.settings.temperature,
             max_tokens=self.settings.max_tokens,
+            rate_limiter=RateLimiter(self.settings.requests_per_minute, self.settings.tokens_per_minute),
         )
 
     @contextlib.contextmanager
@@ -112,6 +132,7 @@ class Skill3D(lmms):
         library_hash = hashlib.sha256(settings.library.read_bytes()).hexdigest() if settings.library else None
         return {
             "run_id": self.run_id,
+            "started_at": datetime.now(timezone.utc).isoformat(),
             "settings": settings.model_dump(mode="json", exclude={"api_key"}),
             "settings_fingerprint": settings.fingerprint(),
             "library_sha256": library_hash,

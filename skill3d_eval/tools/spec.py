@@ -38,6 +38,10 @@ class Tool(Generic[ArgsT]):
         schema["additionalProperties"] = False
         return schema
 
+    @cached_property
+    def _validator(self) -> jsonschema.Draft202012Validator:
+        return jsonschema.Draft202012Validator(self.parameters_schema)
+
     def openai_schema(self) -> dict[str, Any]:
         return {
             "type": "function",
@@ -52,7 +56,7 @@ class Tool(Generic[ArgsT]):
                 raise ToolArgumentError(f"arguments of {self.name} are not valid JSON: {exc.msg} at position {exc.pos}") from exc
         if not isinstance(arguments, dict):
             raise ToolArgumentError(f"arguments of {self.name} must be a JSON object, got {type(arguments).__name__}")
-        errors = sorted(jsonschema.Draft202012Validator(self.parameters_schema).iter_errors(arguments), key=str)
+        errors = sorted(self._validator.iter_errors(arguments), key=str)
         if errors:
             details = "; ".join(f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}" for e in errors[:5])
             raise ToolArgumentError(f"invalid arguments for {self.name}: {details}")
@@ -64,9 +68,10 @@ class ToolSet:
 
     def __init__(self, tools: Sequence[Tool]):
         self.tools = {tool.name: tool for tool in tools}
+        self._schemas = [tool.openai_schema() for tool in tools]
 
     def openai_schemas(self) -> list[dict[str, Any]]:
-        return [tool.openai_schema() for tool in self.tools.values()]
+        return self._schemas
 
     def call(self, context: ToolContext, name: str, arguments: dict[str, Any] | str, call_id: str) -> Observation:
         """Run one call; any failure becomes an error observation, never an exception."""

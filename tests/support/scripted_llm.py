@@ -2,14 +2,18 @@
 
 The agent talks to it through the `openai` SDK over HTTP exactly as it talks to vLLM or
 OpenAI; the script decides each reply from the conversation so far, and every request is
-kept for assertions.
+kept for assertions. A reply may also be a transport fault: an HTTP status with headers, a
+raw (broken) body, a delay, or a connection reset.
 """
 
 from __future__ import annotations
 
 import itertools
 import json
+import socket
+import struct
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -25,6 +29,21 @@ def tool_call(name: str, arguments: dict[str, Any] | str) -> Reply:
 
 def answer(text: str) -> Reply:
     return {"content": text}
+
+
+def http_error(status: int, headers: dict[str, str] | None = None) -> Reply:
+    return {"status": status, "headers": headers or {}}
+
+
+def raw_body(body: bytes) -> Reply:
+    return {"body": body}
+
+
+def delayed(reply: Reply, seconds: float) -> Reply:
+    return {**reply, "delay": seconds}
+
+
+RESET: Reply = {"reset": True}
 
 
 class ScriptedLLM:
@@ -48,11 +67,14 @@ class ScriptedLLM:
         self._server.shutdown()
         self._server.server_close()
 
-    def _completion(self, request: dict[str, Any]) -> dict[str, Any]:
-        reply = self.script(request["messages"])
+    def _reply(self, request: dict[str, Any]) -> tuple[Reply, int]:
         with self._lock:
             self.requests.append(request)
             number = next(self._ids)
+        return self.script(request["messages"]), number
+
+    @staticmethod
+    def _completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
         calls = reply.get("tool_calls") or []
         if calls:
@@ -65,8 +87,8 @@ class ScriptedLLM:
             "object": "chat.completion",
             "created": 0,
             "model": request.get("model", "scripted"),
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}],
-            "usage": {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110},
+            "choices": reply.get("choices", [{"index": 0, "message": message, "finish_reason": "tool_calls" if calls else "stop"}]),
+            "usage": reply.get("usage", {"prompt_tokens": 100, "completion_tokens": 10, "total_tokens": 110}),
         }
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
@@ -78,12 +100,30 @@ class ScriptedLLM:
                 if not self.path.endswith("/chat/completions"):
                     self.send_error(404)
                     return
-                payload = json.dumps(outer._completion(body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
+                reply, number = outer._reply(body)
+                time.sleep(reply.get("delay", 0))
+                if reply.get("reset"):
+                    # SO_LINGER 0: close() sends a TCP RST instead of an orderly FIN.
+                    self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                    self.connection.close()
+                    return
+                status = reply.get("status", 200)
+                if "body" in reply:
+                    payload = reply["body"]
+                elif status == 200:
+                    payload = json.dumps(outer._completion(body, reply, number)).encode()
+                else:
+                    payload = json.dumps({"error": {"message": f"scripted {status}", "type": "scripted"}}).encode()
+                try:
+                    self.send_response(status)
+                    for name, value in reply.get("headers", {}).items():
+                        self.send_header(name, value)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(payload)))
+                    self.end_headers()
+                    self.wfile.write(payload)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up (timeout) before the scripted delay ended
 
             def log_message(self, *args: object) -> None:
                 pass
