@@ -46,7 +46,10 @@ class Settings(BaseModel):
     llm_max_retries: int = Field(4, ge=0, le=20, description="SDK retries on 408/409/429/5xx/connection errors, honouring Retry-After")
     requests_per_minute: float | None = Field(None, gt=0, description="client-side limit on chat requests")
     tokens_per_minute: float | None = Field(None, gt=0, description="client-side limit on prompt+completion tokens")
-    triton_url: str | None = Field(None, description="host:port of a Triton gRPC endpoint; none: start a local server")
+    triton_url: str | None = Field(
+        None,
+        description="host:port of a Triton gRPC endpoint, or several replicas as 'host1:port|host2:port'; none: start a local server",
+    )
     expert_timeout_s: float = Field(60.0, gt=0)
     concurrency: int = Field(4, ge=1, le=512)
     library: Path | None = Field(None, description="skill library snapshot file; recorded by content hash")

@@ -26,6 +26,7 @@ from skill3d_eval.agent.records import Sample
 from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.agent.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
+from skill3d_eval.experts.replicas import ReplicaPool
 from skill3d_eval.experts.server import TritonServer
 from skill3d_eval.lmms.sample import sample_from_request
 from skill3d_eval.settings import Settings, SettingsError
@@ -76,6 +77,11 @@ class Skill3D(lmms):
             for t in trajectories
         ]
 
+    @property
+    def device(self) -> str:
+        """Where lmms-eval puts the tensors it gathers across ranks: the agent itself needs no device."""
+        return "cpu"
+
     def loglikelihood(self, requests: list[Instance]) -> list[tuple[float, bool]]:
         raise NotImplementedError("skill3d is a generative agent: it answers generate_until tasks only")
 
@@ -106,12 +112,14 @@ class Skill3D(lmms):
         )
 
     @contextlib.contextmanager
-    def _experts(self) -> Iterator[tuple[ExpertsClient, dict[str, Any]]]:
+    def _experts(self) -> Iterator[tuple[ExpertsClient | ReplicaPool, dict[str, Any]]]:
         """The configured Triton endpoint, or a local server on the embedded repository for this run."""
         settings = self.settings
         if settings.triton_url:
-            with ExpertsClient(settings.triton_url, timeout_s=settings.expert_timeout_s) as client:
-                yield client, {"triton_url": settings.triton_url, "started_locally": False}
+            urls = [url.strip() for url in settings.triton_url.split("|") if url.strip()]
+            experts = ReplicaPool.from_urls(urls, timeout_s=settings.expert_timeout_s) if len(urls) > 1 else ExpertsClient(urls[0], timeout_s=settings.expert_timeout_s)
+            with experts:
+                yield experts, {"triton_url": settings.triton_url, "replicas": len(urls), "started_locally": False}
             return
         if not settings.oracle_root.is_dir():
             raise SettingsError(
