@@ -20,6 +20,7 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from skill3d_eval.llm import OpenAIEndpoint  # noqa: E402
 from skill3d_eval.agent.loop import LLMPolicy  # noqa: E402
 from skill3d_eval.agent.records import Sample  # noqa: E402
 from skill3d_eval.agent.runner import Runner  # noqa: E402
@@ -50,7 +51,7 @@ def run_once(base_url: str, questions: int, concurrency: int) -> float:
     frame = np.zeros((192, 256, 3), np.uint8)
     samples = [Sample(task="bench", doc_id=i, sample_id=f"bench/test/{i}", question=f"q{i}", frames=[frame]) for i in range(questions)]
     client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
-    policy = LLMPolicy(client, "scripted", default_toolset(), max_turns=TURNS + 1)
+    policy = LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=TURNS + 1)
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(policy, None, TrajectoryLog(Path(tmp)), run_id="bench", fingerprint="b", concurrency=concurrency, resume=False)
         started = time.perf_counter()

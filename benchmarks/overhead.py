@@ -21,6 +21,7 @@ import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from skill3d_eval.llm import OpenAIEndpoint  # noqa: E402
 from skill3d_eval.agent.loop import LLMPolicy  # noqa: E402
 from skill3d_eval.agent.records import Sample  # noqa: E402
 from skill3d_eval.agent.runner import Runner  # noqa: E402
@@ -69,7 +70,7 @@ def main() -> int:
     samples = [Sample(task="bench", doc_id=i, sample_id=f"bench/test/{i}", question=f"q{i}", frames=frames) for i in range(args.questions)]
     try:
         client = openai.OpenAI(base_url=base_url, api_key="k", max_retries=0)
-        policy = LLMPolicy(client, "scripted", default_toolset(), max_turns=TURNS + 1)
+        policy = LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=TURNS + 1)
         with tempfile.TemporaryDirectory() as tmp:
             runner = Runner(policy, InstantExperts(192, 256), TrajectoryLog(Path(tmp)), run_id="bench", fingerprint="b", concurrency=1, resume=False)
             started = time.perf_counter()

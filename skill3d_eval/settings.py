@@ -37,7 +37,8 @@ class Settings(BaseModel):
 
     policy: Literal["llm", "program"] = "llm"
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default: the SDK's (OPENAI_BASE_URL)")
-    model: str = "gpt-4o"
+    model: str = Field("gpt-4o", description="model id at the endpoint; with llm_backend=transformers a local checkpoint directory")
+    llm_backend: Literal["openai", "transformers"] = Field("openai", description="openai: an OpenAI-compatible endpoint; transformers: in-process")
     api_key: str | None = Field(None, repr=False, description="default: OPENAI_API_KEY")
     temperature: float = Field(0.0, ge=0.0, le=2.0)
     max_tokens: int = Field(1024, ge=1)

@@ -13,15 +13,13 @@ import json
 import time
 from typing import Any
 
-import openai
-from openai.types.chat import ChatCompletion
-
 from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.errors import LLMResponseError
 from skill3d_eval.agent.prompt import initial_messages
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags, tool_response_message
+from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.tools import ToolContext, ToolSet
 
 FINAL_TURN_NOTE = "Tool budget exhausted: answer now from the evidence above."
@@ -35,7 +33,7 @@ class LLMPolicy:
 
     def __init__(
         self,
-        client: openai.OpenAI,
+        endpoint: ChatEndpoint,
         model: str,
         tools: ToolSet,
         *,
@@ -44,7 +42,7 @@ class LLMPolicy:
         max_tokens: int = 1024,
         rate_limiter: RateLimiter | None = None,
     ):
-        self.client = client
+        self.endpoint = endpoint
         self.model = model
         self.tools = tools
         self.max_turns = max_turns
@@ -101,10 +99,7 @@ class LLMPolicy:
             "tool_choice": "auto" if allow_tools else "none",
         }
         try:
-            # The SDK's documented raw-request path: same retries, Retry-After and typed
-            # response, without re-walking the whole message history through its TypedDict
-            # transform on every turn (which cost more than everything else we do per turn).
-            response = self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+            response = self.endpoint.complete(body)
         except ValueError as exc:
             raise LLMResponseError(f"endpoint returned an unreadable body: {exc}") from exc
         if not getattr(response, "choices", None):

@@ -28,6 +28,7 @@ from skill3d_eval.agent.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.replicas import ReplicaPool
 from skill3d_eval.experts.server import TritonServer
+from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.lmms.sample import sample_from_request
 from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.tools import default_toolset
@@ -92,17 +93,23 @@ class Skill3D(lmms):
         tools = default_toolset()
         if self.settings.policy == "program":
             return ProgramPolicy(tools)
-        try:
-            client = openai.OpenAI(
-                base_url=self.settings.base_url,
-                api_key=self.settings.api_key,
-                timeout=self.settings.llm_timeout_s,
-                max_retries=self.settings.llm_max_retries,
-            )
-        except openai.OpenAIError as exc:
-            raise SettingsError(f"policy=llm needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
+        if self.settings.llm_backend == "transformers":
+            from skill3d_eval.llm.transformers_backend import TransformersEndpoint
+
+            endpoint = TransformersEndpoint(self.settings.model)
+        else:
+            try:
+                client = openai.OpenAI(
+                    base_url=self.settings.base_url,
+                    api_key=self.settings.api_key,
+                    timeout=self.settings.llm_timeout_s,
+                    max_retries=self.settings.llm_max_retries,
+                )
+            except openai.OpenAIError as exc:
+                raise SettingsError(f"policy=llm needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
+            endpoint = OpenAIEndpoint(client)
         return LLMPolicy(
-            client,
+            endpoint,
             self.settings.model,
             tools,
             max_turns=self.settings.max_turns,

@@ -11,6 +11,7 @@ import json
 import numpy as np
 import openai
 
+from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import FINAL_TURN_NOTE, LLMPolicy
 from skill3d_eval.agent.records import Sample, Trajectory
 from skill3d_eval.tools import ToolContext, default_toolset
@@ -22,7 +23,7 @@ def run(script, max_turns=3, options=()):
     trajectory = Trajectory(task="t", doc_id=0, sample_id="t/test/0", question="How far?", task_type=None, scene=None, policy="llm")
     with ScriptedLLM(script) as llm:
         client = openai.OpenAI(base_url=llm.base_url, api_key="k", max_retries=0)
-        LLMPolicy(client, "scripted", default_toolset(), max_turns=max_turns).run(sample, ToolContext(sample, experts=None), trajectory)
+        LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=max_turns).run(sample, ToolContext(sample, experts=None), trajectory)
         return trajectory, llm.requests
 
 

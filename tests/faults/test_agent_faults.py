@@ -16,6 +16,7 @@ import openai
 import pytest
 
 from skill3d_eval.agent.errors import SampleError
+from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.records import Sample, Trajectory
 from skill3d_eval.agent.runner import Runner
@@ -166,7 +167,7 @@ def run_faults(synth_frames, triton_url, tmp_path):
     log = TrajectoryLog(tmp_path / "run")
     with ScriptedLLM(script) as llm, ExpertsClient(triton_url, timeout_s=10) as experts:
         client = openai.OpenAI(base_url=llm.base_url, api_key="k", timeout=1.0, max_retries=2)
-        policy = LLMPolicy(client, "scripted", default_toolset(), max_turns=4)
+        policy = LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=4)
         runner = Runner(policy, experts, log, run_id="faults", fingerprint="f", concurrency=8)
         keys = [("faults", i, f"faults/test/{i}") for i in range(len(kinds))]
         returned = runner.run(keys, load)
@@ -189,7 +190,7 @@ def test_every_fault_kind_ends_in_one_recorded_outcome(synth_frames, synth_trito
 def test_unreachable_experts_become_error_observations_not_crashes(tmp_path):
     with ScriptedLLM(lambda messages: answer("2") if any(m["role"] == "tool" for m in messages) else tool_call("estimate_depth", {"image": 0})) as llm, ExpertsClient("127.0.0.1:1", timeout_s=2) as experts:
         client = openai.OpenAI(base_url=llm.base_url, api_key="k", max_retries=0)
-        runner = Runner(LLMPolicy(client, "scripted", default_toolset(), max_turns=3), experts, TrajectoryLog(tmp_path), run_id="r", fingerprint="f", concurrency=1)
+        runner = Runner(LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=3), experts, TrajectoryLog(tmp_path), run_id="r", fingerprint="f", concurrency=1)
         sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q", frames=[np.zeros((8, 8, 3), np.uint8)])
         (trajectory,) = runner.run([("t", 0, "t/test/0")], lambda i: sample)
     answered("2")(trajectory)

@@ -1,0 +1,5 @@
+"""Where chat completions come from: an OpenAI-compatible endpoint, or a local checkpoint in-process."""
+
+from skill3d_eval.llm.endpoint import ChatEndpoint, OpenAIEndpoint
+
+__all__ = ["ChatEndpoint", "OpenAIEndpoint"]
