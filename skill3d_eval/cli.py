@@ -14,6 +14,7 @@ COMMAND_MODULES = (
     "skill3d_eval.synth.cli",
     "skill3d_eval.experts.cli",
     "skill3d_eval.demo",
+    "skill3d_eval.leaderboard.cli",
 )
 
 

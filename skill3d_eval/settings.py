@@ -35,7 +35,15 @@ class SettingsError(ValueError):
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    policy: Literal["llm", "program"] = "llm"
+    policy: Literal["llm", "skill3d", "tool_agent", "program", "direct", "chance_random", "chance_frequency"] = Field(
+        "llm",
+        description=(
+            "skill3d: LLM + tools + skills (needs library); tool_agent: LLM + tools; llm: skill3d when a library is given, "
+            "else tool_agent; program: skill workflows without an LLM; direct: LLM, no tools; chance_*: VSI-Bench chance levels "
+            "from the task's training split"
+        ),
+    )
+    seed: int = Field(0, description="seed of the chance_random baseline")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint; default: the SDK's (OPENAI_BASE_URL)")
     model: str = Field("gpt-4o", description="model id at the endpoint; with llm_backend=transformers a local checkpoint directory")
     llm_backend: Literal["openai", "transformers"] = Field("openai", description="openai: an OpenAI-compatible endpoint; transformers: in-process")

@@ -50,12 +50,15 @@ class LLMPolicy:
         self.max_tokens = max_tokens
         self.rate_limiter = rate_limiter or RateLimiter()
 
+    def first_messages(self, sample: Sample) -> list[dict[str, Any]]:
+        return initial_messages(sample)
+
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        messages = initial_messages(sample)
+        messages = self.first_messages(sample)
         seen_calls: dict[tuple[str, str], str] = {}
         for index in range(self.max_turns):
             last = index == self.max_turns - 1
-            if last:
+            if last and index > 0:
                 messages.append({"role": "user", "content": FINAL_TURN_NOTE})
             turn, reply, tagged = self._turn(index, messages, allow_tools=not last)
             trajectory.turns.append(turn)
@@ -90,14 +93,9 @@ class LLMPolicy:
         expected = _EXPECTED_TOKENS_PER_MESSAGE * len(messages) + self.max_tokens
         self.rate_limiter.acquire(expected)
         started = time.perf_counter()
-        body = {
-            "model": self.model,
-            "messages": messages,
-            "temperature": self.temperature,
-            "max_tokens": self.max_tokens,
-            "tools": self.tools.openai_schemas(),
-            "tool_choice": "auto" if allow_tools else "none",
-        }
+        body: dict[str, Any] = {"model": self.model, "messages": messages, "temperature": self.temperature, "max_tokens": self.max_tokens}
+        if self.tools.tools:
+            body.update(tools=self.tools.openai_schemas(), tool_choice="auto" if allow_tools else "none")
         try:
             response = self.endpoint.complete(body)
         except ValueError as exc:

@@ -35,6 +35,17 @@ class Policy(Protocol):
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory: ...
 
 
+class PolicyByTask:
+    """One policy per lmms-eval task, for baselines that learn from each task's own training split."""
+
+    def __init__(self, policies: dict[str, Policy]):
+        self.policies = policies
+        self.name = next(iter(policies.values())).name if policies else "none"
+
+    def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
+        return self.policies[sample.task].run(sample, context, trajectory)
+
+
 class Runner:
     def __init__(self, policy: Policy, experts: ExpertsClient, log: TrajectoryLog, *, run_id: str, fingerprint: str, concurrency: int, resume: bool = True):
         self.policy = policy

@@ -23,12 +23,13 @@ from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.program import ProgramPolicy
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.agent.records import Sample
-from skill3d_eval.agent.runner import Policy, Runner
+from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy
+from skill3d_eval.agent.runner import Policy, PolicyByTask, Runner
 from skill3d_eval.agent.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.replicas import ReplicaPool
 from skill3d_eval.experts.server import TritonServer
-from skill3d_eval.llm import OpenAIEndpoint
+from skill3d_eval.llm import ChatEndpoint, OpenAIEndpoint
 from skill3d_eval.lmms.sample import sample_from_request
 from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.tools import default_toolset
@@ -58,7 +59,7 @@ class Skill3D(lmms):
         with self._experts() as (client, experts_info):
             self.log.write_run_info(self._run_info(experts_info))
             runner = Runner(
-                self._policy(),
+                self._policy({task for task, _, _ in keys}),
                 client,
                 self.log,
                 run_id=self.run_id,
@@ -89,34 +90,46 @@ class Skill3D(lmms):
     def generate_until_multi_round(self, requests: list[Instance]) -> list[str]:
         raise NotImplementedError("skill3d answers single-round generate_until tasks only")
 
-    def _policy(self) -> Policy:
-        tools = default_toolset()
-        if self.settings.policy == "program":
-            return ProgramPolicy(tools)
-        if self.settings.llm_backend == "transformers":
-            from skill3d_eval.llm.transformers_backend import TransformersEndpoint
-
-            endpoint = TransformersEndpoint(self.settings.model)
-        else:
-            try:
-                client = openai.OpenAI(
-                    base_url=self.settings.base_url,
-                    api_key=self.settings.api_key,
-                    timeout=self.settings.llm_timeout_s,
-                    max_retries=self.settings.llm_max_retries,
-                )
-            except openai.OpenAIError as exc:
-                raise SettingsError(f"policy=llm needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
-            endpoint = OpenAIEndpoint(client)
+    def _policy(self, tasks: set[str]) -> Policy:
+        settings = self.settings
+        if settings.policy == "program":
+            return ProgramPolicy(default_toolset())
+        if settings.policy in ("chance_random", "chance_frequency"):
+            return PolicyByTask({task: self._chance_policy(task) for task in tasks})
+        endpoint = self._endpoint()
+        limiter = RateLimiter(settings.requests_per_minute, settings.tokens_per_minute)
+        if settings.policy == "direct":
+            return DirectPolicy(endpoint, settings.model, temperature=settings.temperature, max_tokens=settings.max_tokens, rate_limiter=limiter)
         return LLMPolicy(
             endpoint,
-            self.settings.model,
-            tools,
-            max_turns=self.settings.max_turns,
-            temperature=self.settings.temperature,
-            max_tokens=self.settings.max_tokens,
-            rate_limiter=RateLimiter(self.settings.requests_per_minute, self.settings.tokens_per_minute),
+            settings.model,
+            default_toolset(),
+            max_turns=settings.max_turns,
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            rate_limiter=limiter,
         )
+
+    def _chance_policy(self, task: str) -> Policy:
+        splits = self.task_dict.get(task, {})
+        if "train" not in splits:
+            raise SettingsError(f"policy={self.settings.policy} answers from the training split, and task {task!r} has none")
+        train = splits["train"].remove_columns([c for c in splits["train"].column_names if c not in ("question_type", "ground_truth", "options")])
+        if self.settings.policy == "chance_random":
+            return ChanceRandomPolicy(train, seed=self.settings.seed)
+        return ChanceFrequencyPolicy(train)
+
+    def _endpoint(self) -> ChatEndpoint:
+        settings = self.settings
+        if settings.llm_backend == "transformers":
+            from skill3d_eval.llm.transformers_backend import TransformersEndpoint
+
+            return TransformersEndpoint(settings.model)
+        try:
+            client = openai.OpenAI(base_url=settings.base_url, api_key=settings.api_key, timeout=settings.llm_timeout_s, max_retries=settings.llm_max_retries)
+        except openai.OpenAIError as exc:
+            raise SettingsError(f"policy={settings.policy} needs an endpoint: pass api_key=... (or set OPENAI_API_KEY): {exc}") from exc
+        return OpenAIEndpoint(client)
 
     @contextlib.contextmanager
     def _experts(self) -> Iterator[tuple[ExpertsClient | ReplicaPool, dict[str, Any]]]:

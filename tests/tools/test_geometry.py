@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from skill3d_eval.tools.geometry import back_project, gravity_alignment, group_detections, transform, upright_box
 

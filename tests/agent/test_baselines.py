@@ -1,0 +1,137 @@
+"""Chance baselines from known training distributions, and `direct` against a real scripted endpoint."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import openai
+import pandas as pd
+import pytest
+
+from skill3d_eval.llm import OpenAIEndpoint
+from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy, TrainingDataError
+from skill3d_eval.agent.errors import SampleError
+from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.scoring import numeric_mra
+from skill3d_eval.tools import ToolContext
+from tests.support.scripted_llm import ScriptedLLM, answer
+
+TRAIN = [
+    {"question_type": "object_counting", "ground_truth": "2", "options": []},
+    {"question_type": "object_counting", "ground_truth": "2", "options": []},
+    {"question_type": "object_counting", "ground_truth": "5", "options": []},
+    {"question_type": "object_counting", "ground_truth": "1", "options": []},
+    {"question_type": "object_abs_distance", "ground_truth": "1.5", "options": []},
+    {"question_type": "object_abs_distance", "ground_truth": "2.25", "options": []},
+    {"question_type": "object_abs_distance", "ground_truth": "4.0", "options": []},
+    # "left" is the most frequent answer text although its letter varies
+    {"question_type": "object_rel_direction_easy", "ground_truth": "A", "options": ["A. left", "B. right"]},
+    {"question_type": "object_rel_direction_easy", "ground_truth": "B", "options": ["A. right", "B. left"]},
+    {"question_type": "object_rel_direction_easy", "ground_truth": "B", "options": ["A. right", "B. Left"]},
+    {"question_type": "object_rel_direction_easy", "ground_truth": "A", "options": ["A. right", "B. left"]},
+]
+
+
+def sample(task_type: str, options: list[str] | None = None, sample_id: str = "t/test/0") -> Sample:
+    return Sample(task="t", doc_id=0, sample_id=sample_id, question="q?", frames=[], task_type=task_type, options=options or [])
+
+
+def run(policy, s: Sample) -> Trajectory:
+    trajectory = Trajectory(task=s.task, doc_id=s.doc_id, sample_id=s.sample_id, question=s.question, task_type=s.task_type, scene=None, policy=policy.name)
+    return policy.run(s, ToolContext(s, experts=None), trajectory)
+
+
+def test_chance_frequency_answers_the_most_frequent_training_answer_per_type():
+    policy = ChanceFrequencyPolicy(TRAIN)
+    assert run(policy, sample("object_counting")).answer == "2"  # mode of integer answers
+    assert run(policy, sample("object_abs_distance")).answer == "2.58"  # mean of continuous answers: 7.75 / 3
+    # the option whose text was chosen most often, wherever it sits
+    assert run(policy, sample("object_rel_direction_easy", ["A. right", "B. left"])).answer == "B"
+    assert run(policy, sample("object_rel_direction_easy", ["A. left", "B. right"])).answer == "A"
+    trajectory = run(policy, sample("object_counting"))
+    assert trajectory.stop_reason == "answer" and trajectory.turns == [] and trajectory.final_text == "2"
+
+
+def test_chance_frequency_breaks_count_ties_towards_the_smaller_value():
+    policy = ChanceFrequencyPolicy([{"question_type": "c", "ground_truth": g, "options": None} for g in ("3", "1", "3", "1")])
+    assert run(policy, sample("c")).answer == "1"
+
+
+def test_chance_random_is_uniform_over_options_and_reproducible_per_sample():
+    policy = ChanceRandomPolicy(TRAIN, seed=7)
+    options = ["A. a", "B. b", "C. c", "D. d"]
+    answers = [run(policy, sample("object_rel_distance", options, f"t/test/{i}")).answer for i in range(2000)]
+    counts = Counter(answers)
+    assert set(counts) == {"A", "B", "C", "D"}
+    assert all(abs(count / 2000 - 0.25) < 0.04 for count in counts.values())
+    again = [run(ChanceRandomPolicy(TRAIN, seed=7), sample("object_rel_distance", options, f"t/test/{i}")).answer for i in range(50)]
+    assert again == answers[:50]
+    other_seed = [run(ChanceRandomPolicy(TRAIN, seed=8), sample("object_rel_distance", options, f"t/test/{i}")).answer for i in range(50)]
+    assert other_seed != answers[:50]
+
+
+def test_chance_random_numeric_draws_within_the_training_range():
+    policy = ChanceRandomPolicy(TRAIN)
+    counts = [run(policy, sample("object_counting", sample_id=f"s{i}")).answer for i in range(300)]
+    assert {int(c) for c in counts} == {1, 2, 3, 4, 5} and all(c.isdigit() for c in counts)
+    distances = [float(run(policy, sample("object_abs_distance", sample_id=f"s{i}")).answer) for i in range(300)]
+    assert 1.5 <= min(distances) < 1.8 and 3.7 < max(distances) <= 4.0
+
+
+def test_unknown_question_type_is_a_recorded_sample_error():
+    with pytest.raises(SampleError, match=r"t/test/0: no training answers for question type 'room_size_estimation'"):
+        run(ChanceFrequencyPolicy(TRAIN), sample("room_size_estimation"))
+
+
+@pytest.mark.parametrize(
+    ("docs", "message"),
+    [
+        ([{"ground_truth": "1"}], r"training doc 0: missing 'question_type'"),
+        ([TRAIN[0], {"question_type": "c", "ground_truth": "many", "options": []}], r"training doc 1: numerical ground_truth 'many'"),
+        ([{"question_type": "c", "ground_truth": "C", "options": ["A. x", "B. y"]}], r"training doc 0: ground_truth 'C' is none of its options"),
+        ([], r"no training documents"),
+    ],
+)
+def test_bad_training_documents_are_named(docs, message):
+    with pytest.raises(TrainingDataError, match=message):
+        ChanceFrequencyPolicy(docs)
+
+
+def test_chance_frequency_on_spatial_synth_scores_what_its_constant_answer_scores(synth_root):
+    train = pd.read_parquet(synth_root / "data" / "train.parquet", columns=["question_type", "ground_truth", "options"])
+    test = pd.read_parquet(synth_root / "data" / "test.parquet", columns=["question_type", "ground_truth", "options"])
+    policy = ChanceFrequencyPolicy(train.to_dict("records"))
+    counting = train[train.question_type == "object_counting"].ground_truth.astype(float)
+    mode = counting.value_counts().sort_index().idxmax()
+    counting_test = test[test.question_type == "object_counting"]
+    answer_given = run(policy, sample("object_counting")).answer
+    assert float(answer_given) == mode
+    expected = np.mean([numeric_mra(str(int(mode)), truth) for truth in counting_test.ground_truth])
+    scored = np.mean([numeric_mra(answer_given, truth) for truth in counting_test.ground_truth])
+    assert scored == pytest.approx(expected)
+
+
+def test_direct_sends_question_and_images_without_tools_and_normalises_the_reply():
+    frame = np.zeros((8, 8, 3), dtype=np.uint8)
+    s = Sample(task="t", doc_id=3, sample_id="t/test/3", question="How far apart are the sofa and the lamp (in meters)?", frames=[frame, frame])
+    with ScriptedLLM(lambda messages: answer("They are about 2.5 meters apart.")) as llm:
+        client = openai.OpenAI(base_url=llm.base_url, api_key="test-key", max_retries=0)
+        trajectory = run(DirectPolicy(OpenAIEndpoint(client), "scripted", max_tokens=64), s)
+    (request,) = llm.requests
+    assert "tools" not in request and "tool_choice" not in request
+    assert request["model"] == "scripted" and request["max_tokens"] == 64
+    system, user = request["messages"]
+    assert "tool" not in system["content"].lower() and "single number" in system["content"]
+    assert [part["type"] for part in user["content"]].count("image_url") == 2
+    assert trajectory.answer == "2.5" and trajectory.final_text == "They are about 2.5 meters apart."
+    assert trajectory.tool_calls == 0 and len(trajectory.turns) == 1
+    assert (trajectory.turns[0].prompt_tokens, trajectory.turns[0].completion_tokens) == (100, 10)
+
+
+def test_direct_multiple_choice_reply_becomes_the_letter():
+    s = Sample(task="t", doc_id=0, sample_id="t/test/0", question="Which is closer to the bed?", frames=[], options=["A. chair", "B. table"])
+    with ScriptedLLM(lambda messages: answer("The answer is B.")) as llm:
+        trajectory = run(DirectPolicy(OpenAIEndpoint(openai.OpenAI(base_url=llm.base_url, api_key="k", max_retries=0)), "m"), s)
+    assert trajectory.answer == "B"
+    assert "letter" in llm.requests[0]["messages"][0]["content"]
