@@ -21,8 +21,8 @@ $(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: an unpinned resolve would pull a multi-GB download.
 	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET_PIP)
-	$(VENV)/bin/pip install -q -e ./experts_triton -e ".[dev]" 2>&1 | $(QUIET_PIP)
-	$(VENV)/bin/python -c "import torch, lmms_eval, skill3d_eval, skill3d_experts"
+	$(VENV)/bin/pip install -q -e ./experts_triton -e ".[dev,train]" 2>&1 | $(QUIET_PIP)
+	$(VENV)/bin/python -c "import torch, lmms_eval, trl, skill3d_eval, skill3d_experts"
 	touch $@
 
 $(XVENV)/.stamp: experts_triton/pyproject.toml
@@ -30,12 +30,13 @@ $(XVENV)/.stamp: experts_triton/pyproject.toml
 	# The bundled Triton Python-backend stub needs numpy 1.26.x; torch 2.13.0 is the local CPU wheel.
 	$(XVENV)/bin/pip install -q torch==2.13.0 "numpy>=1.26,<2" 2>&1 | $(QUIET_PIP)
 	$(XVENV)/bin/pip install -q -e "./experts_triton[serve]" 2>&1 | $(QUIET_PIP)
-	$(XVENV)/bin/python -c "import numpy, pytriton, skill3d_experts; assert numpy.__version__.startswith('1.26')"
+	$(XVENV)/bin/python -c "import numpy, pytriton, transformers, onnxruntime, skill3d_experts; assert numpy.__version__.startswith('1.26')"
 	touch $@
 
 setup: $(VENV)/.stamp $(XVENV)/.stamp
 
-$(DATA)/meta.json: | $(VENV)/.stamp
+# Regenerated when the generator's code changes (same seed, same scenes: the oracle store stays valid).
+$(DATA)/meta.json: $(wildcard skill3d_eval/synth/*.py) | $(VENV)/.stamp
 	$(VENV)/bin/skill3d-eval synth generate --out $(DATA)
 
 demo: setup $(DATA)/meta.json

@@ -12,9 +12,12 @@ import sys
 
 COMMAND_MODULES = (
     "skill3d_eval.synth.cli",
+    "skill3d_eval.data.cli",
     "skill3d_eval.experts.cli",
     "skill3d_eval.demo",
+    "skill3d_eval.skills.cli",
     "skill3d_eval.leaderboard.cli",
+    "skill3d_eval.train.cli",
 )
 
 

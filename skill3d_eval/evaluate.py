@@ -50,11 +50,12 @@ def run_lmms_eval(
     output_path: Path,
     *,
     limit: int | None = None,
+    extra: Sequence[str] = (),
     log_file: Path | None = None,
     timeout_s: float | None = None,
 ) -> Path:
     """Run the CLI offline; return the results file, or raise with the log's tail."""
-    command = lmms_eval_command(tasks, model_args, output_path, limit=limit)
+    command = lmms_eval_command(tasks, model_args, output_path, limit=limit, extra=extra)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
     before = set(output_path.rglob("*_results.json")) if output_path.exists() else set()
     log_file = log_file or output_path / "lmms_eval.log"

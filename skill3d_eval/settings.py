@@ -25,6 +25,8 @@ LMMS_EVAL_KEYS = {"batch_size", "max_batch_size", "device"}
 _NOT_RESULT_AFFECTING = {
     "api_key", "output_dir", "concurrency", "triton_url", "run_name", "resume",
     "requests_per_minute", "tokens_per_minute", "llm_max_retries", "llm_timeout_s", "expert_timeout_s",
+    "expert_protocol", "expert_retries", "expert_backoff_s", "expert_breaker_threshold", "expert_breaker_reset_s",
+    "expert_headers", "expert_tls_root_certificates", "expert_tls_private_key", "expert_tls_certificate_chain", "expert_cache_dir",
 }
 
 
@@ -60,11 +62,25 @@ class Settings(BaseModel):
         description="host:port of a Triton gRPC endpoint, or several replicas as 'host1:port|host2:port'; none: start a local server",
     )
     expert_timeout_s: float = Field(60.0, gt=0)
+    expert_protocol: Literal["grpc", "http"] = "grpc"
+    expert_retries: int = Field(2, ge=0, le=10, description="retries of transient expert failures (refused, unavailable, overloaded)")
+    expert_backoff_s: float = Field(0.05, ge=0)
+    expert_breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open a model's circuit")
+    expert_breaker_reset_s: float = Field(10.0, gt=0)
+    expert_headers: str | None = Field(None, repr=False, description='JSON object of extra headers, e.g. {"Authorization": "Bearer ..."}')
+    expert_tls_root_certificates: Path | None = None
+    expert_tls_private_key: Path | None = None
+    expert_tls_certificate_chain: Path | None = None
+    expert_cache_dir: Path | None = Field(None, description="content-addressed on-disk cache of expert results, shared across runs")
+    expert_parameters: str | None = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_noise": "0.05"}')
     concurrency: int = Field(4, ge=1, le=512)
-    library: Path | None = Field(None, description="skill library snapshot file; recorded by content hash")
+    library: Path | None = Field(None, description="frozen skill library snapshot (skill3d-eval skills freeze); default for program: the seed skills")
+    retrieval_top_k: int = Field(6, ge=1, le=50, description="skills retrieved per question")
+    guidance_max_tokens: int = Field(600, ge=0, description="budget of the skills/lessons text in the LLM's system prompt")
     output_dir: Path = Path("runs")
     run_name: str | None = Field(None, description="run directory name; default: policy + settings fingerprint, so a rerun resumes")
     resume: bool = Field(True, description="skip samples this run directory already answered (failed ones are retried)")
+    num_frames: int = Field(32, ge=1, description="frames sampled uniformly from a video visual (VSI-Bench's common default)")
     max_frames: int = Field(256, ge=1, description="a sample with more frames is rejected, not truncated")
     max_frame_pixels: int = Field(4096 * 4096, ge=1)
     experts_venv: Path = EXPERTS_VENV

@@ -6,6 +6,7 @@ generated once, with the default generator, when absent.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,10 @@ from skill3d_eval.settings import SYNTH_ROOT
 
 @pytest.fixture(scope="session")
 def synth_root() -> Path:
-    if not (SYNTH_ROOT / "meta.json").is_file():
-        from skill3d_eval.synth.generate import generate
+    from skill3d_eval.synth.generate import GENERATOR_VERSION, generate
 
+    meta = SYNTH_ROOT / "meta.json"
+    if not meta.is_file() or json.loads(meta.read_text()).get("generator_version") != GENERATOR_VERSION:
         generate(SYNTH_ROOT, progress=False)
     return SYNTH_ROOT
 

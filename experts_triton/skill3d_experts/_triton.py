@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
@@ -48,11 +49,31 @@ def check_image(image: np.ndarray, name: str = "IMAGE") -> np.ndarray:
     return np.ascontiguousarray(image)
 
 
+def float_param(model: str, params: Mapping[str, str], key: str, default: float, *, minimum: float = 0.0) -> float:
+    """A numeric config parameter; a malformed or out-of-range value fails the load naming the key."""
+    raw = params.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{model}: config parameter {key!r} must be a number, got {raw!r}") from None
+    if not np.isfinite(value) or value < minimum:
+        raise ValueError(f"{model}: config parameter {key!r} must be a finite number >= {minimum:g}, got {raw!r}")
+    return value
+
+
+def text_input(values: np.ndarray) -> list[str]:
+    """Strings of a BYTES tensor (any shape), decoded as UTF-8."""
+    return [value.decode("utf-8") if isinstance(value, bytes) else str(value) for value in values.reshape(-1)]
+
+
 class ExpertModel:
     """Base of the Python-backend models: parses parameters, answers each request on its own.
 
     Subclasses set `name`, `backends` (backend name → factory taking the parameter dict) and
-    implement `outputs(request_inputs) -> dict[str, np.ndarray]`.
+    implement `outputs(request) -> dict[str, np.ndarray]`, or `answer(requests)` when the
+    backend gains from seeing the whole list Triton hands over (one forward pass per batch).
     """
 
     name = "expert"
@@ -63,6 +84,11 @@ class ExpertModel:
         self.model_config = json.loads(args["model_config"])
         self.model_version = str(args.get("model_version", ""))
         self.params = model_parameters(self.model_config)
+        # where a `real` backend finds a relative `checkpoint`: this version's directory
+        self.params["version_dir"] = os.path.join(str(args.get("model_repository", "")), self.model_version)
+        # a `real` backend runs its network where Triton placed this instance (KIND_GPU → cuda:<id>)
+        gpu = str(args.get("model_instance_kind", "CPU")).upper() == "GPU"
+        self.params["device"] = f"cuda:{args.get('model_instance_device_id', 0)}" if gpu else "cpu"
         self.backend_name = self.params.get("backend", "").strip()
         self.backend = select_backend(self.name, self.backends, self.params)
 
@@ -75,18 +101,65 @@ class ExpertModel:
             raise InvalidInput(f"missing input tensor {name}")
         return tensor.as_numpy()
 
+    def optional_input(self, request: Any, name: str) -> np.ndarray | None:
+        tensor = self.pb.get_input_tensor_by_name(request, name)
+        return None if tensor is None else tensor.as_numpy()
+
     def outputs(self, request: Any) -> dict[str, np.ndarray]:
         raise NotImplementedError
+
+    def requested(self, request: Any) -> set[str]:
+        """Output names the client asked for (all of them when it named none)."""
+        names = request.requested_output_names()
+        return set(names) if names else {output["name"] for output in self.model_config.get("output", [])}
+
+    def answer(self, requests: list[Any]) -> list[dict[str, np.ndarray] | Exception]:
+        """Outputs (or the failure) of each request; override to batch the list."""
+        return [self.attempt(self.outputs, request) for request in requests]
+
+    def answer_items(
+        self,
+        requests: list[Any],
+        items: Callable[[Any], list[Any]],
+        predict_batch: Callable[[list[Any]], list[Any]],
+        pack: Callable[[list[Any]], dict[str, np.ndarray]],
+    ) -> list[dict[str, np.ndarray] | Exception]:
+        """Batch across requests: `items(request)` splits each request into items (e.g. images),
+        `predict_batch` answers all items of all requests at once (a prediction or an exception
+        per item), `pack` turns one request's predictions into its output tensors. A request
+        fails with the first failure among its items; the others are unaffected."""
+        parsed = [self.attempt(items, request) for request in requests]
+        flat = [item for group in parsed if not isinstance(group, Exception) for item in group]
+        predictions = self.attempt(predict_batch, flat) if flat else []
+        if isinstance(predictions, Exception):  # the backend failed as a whole: every request says so
+            predictions = [predictions] * len(flat)
+        remaining = iter(predictions)
+        answers: list[dict[str, np.ndarray] | Exception] = []
+        for group in parsed:
+            if isinstance(group, Exception):
+                answers.append(group)
+                continue
+            mine = [next(remaining) for _ in group]
+            failure = next((p for p in mine if isinstance(p, Exception)), None)
+            answers.append(failure if failure is not None else self.attempt(pack, mine))
+        return answers
+
+    @staticmethod
+    def attempt(function: Callable[..., Any], *args: Any) -> Any:
+        try:
+            return function(*args)
+        except Exception as error:  # noqa: BLE001 - one bad request never fails the others or the model
+            return error
 
     def execute(self, requests: list[Any]) -> list[Any]:
         pb = self.pb
         responses = []
-        for request in requests:
-            try:
-                tensors = [pb.Tensor(name, value) for name, value in self.outputs(request).items()]
+        for request, outputs in zip(requests, self.answer(requests), strict=True):
+            if isinstance(outputs, Exception):
+                responses.append(pb.InferenceResponse(output_tensors=[], error=self.triton_error(outputs)))
+            else:
+                tensors = [pb.Tensor(name, value) for name, value in outputs.items()]
                 responses.append(pb.InferenceResponse(output_tensors=tensors))
-            except Exception as error:  # noqa: BLE001 - one bad request never fails the others or the model
-                responses.append(pb.InferenceResponse(output_tensors=[], error=self.triton_error(error)))
         return responses
 
     def triton_error(self, error: Exception) -> Any:

@@ -1,6 +1,7 @@
 """Open-vocabulary instance segmentation expert.
 
-`IMAGE` UINT8 [H,W,3] + `PROMPT` BYTES [1] → `MASKS` BOOL [N,H,W], `BOXES` FP32 [N,4],
+`IMAGE` UINT8 [H,W,3] + either `PROMPT` BYTES [1] (a category: every instance of it) or
+`BOX_PROMPTS` FP32 [K,4] (one mask per box: the object the box frames) → `MASKS` BOOL [N,H,W], `BOXES` FP32 [N,4],
 `SCORES` FP32 [N], `META` (JSON with `labels`, one category per instance). Boxes are pixel
 `x1, y1, x2, y2` with x1/y1 inclusive and x2/y2 exclusive (a one-pixel object at (u, v) has
 box (u, v, u+1, v+1)). N may be 0.
@@ -11,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
 
-from skill3d_experts._triton import ExpertModel, InvalidInput, check_image, meta_tensor_value
+from skill3d_experts._triton import ExpertModel, InvalidInput, check_image, meta_tensor_value, text_input
+from skill3d_experts.checkpoint import checkpoint_dir, configure_torch
 from skill3d_experts.oracle import OracleTruths, oracle_root_param
 from skill3d_experts.oracle_store import OracleStore
 
@@ -48,6 +51,25 @@ def boxes_from_masks(masks: np.ndarray) -> np.ndarray:
     return boxes
 
 
+def check_boxes(boxes: np.ndarray, width: int, height: int, name: str = "BOX_PROMPTS") -> np.ndarray:
+    """Pixel boxes [K,4] (x1, y1, x2, y2, x2/y2 exclusive) that are non-empty and inside the image."""
+    boxes = np.asarray(boxes, dtype=np.float32)
+    if boxes.ndim != 2 or boxes.shape[1] != 4 or not 1 <= len(boxes) <= 64:
+        raise InvalidInput(f"{name} must be FP32 [K,4] with 1 <= K <= 64, got {list(boxes.shape)}")
+    for index, (x1, y1, x2, y2) in enumerate(boxes):
+        if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+            raise InvalidInput(f"{name}[{index}] = {[float(v) for v in (x1, y1, x2, y2)]} is empty or outside the {width}x{height} image")
+    return boxes
+
+
+def dominant_instance(instances: np.ndarray, box: np.ndarray) -> int:
+    """The non-background instance id with the most pixels inside `box` (0 when there is none)."""
+    x1, y1, x2, y2 = (int(np.floor(box[0])), int(np.floor(box[1])), int(np.ceil(box[2])), int(np.ceil(box[3])))
+    ids, counts = np.unique(instances[y1:y2, x1:x2], return_counts=True)
+    counts = np.where(ids > 0, counts, 0)
+    return int(ids[np.argmax(counts)]) if counts.size and counts.max() > 0 else 0
+
+
 @dataclass
 class SegmentationPrediction:
     masks: np.ndarray  # bool [N,H,W]
@@ -66,6 +88,30 @@ class OracleSegmentation:
     @classmethod
     def from_params(cls, params: dict[str, str]) -> OracleSegmentation:
         return cls(OracleStore(oracle_root_param("segmentation", params)))
+
+    def predict_boxes(self, image: np.ndarray, boxes: np.ndarray) -> SegmentationPrediction:
+        """One mask per box prompt: the instance covering most of the box (empty mask, score 0 if none)."""
+        image = check_image(image)
+        boxes = check_boxes(boxes, image.shape[1], image.shape[0])
+        key, truth = self.truths.get(image)
+        ids = [dominant_instance(truth.instances, box) for box in boxes]
+        masks = np.stack([truth.instances == i if i else np.zeros(image.shape[:2], bool) for i in ids])
+        masks = masks.reshape(len(ids), *image.shape[:2])
+        labels = [truth.labels.get(i, "") if i else "" for i in ids]
+        return SegmentationPrediction(
+            masks=masks,
+            boxes=boxes_from_masks(masks),
+            scores=np.array([1.0 if i else 0.0 for i in ids], dtype=np.float32),
+            labels=labels,
+            meta={
+                "frame_key": key,
+                "scene": truth.scene,
+                "frame_index": truth.frame_index,
+                "box_prompts": boxes.tolist(),
+                "labels": labels,
+                "instance_ids": ids,
+            },
+        )
 
     def predict(self, image: np.ndarray, prompt: str) -> SegmentationPrediction:
         image = check_image(image)
@@ -93,17 +139,69 @@ class OracleSegmentation:
         )
 
 
+class RealSegmentation:
+    """SAM with box prompts (transformers `SamModel` + `SamProcessor`, whose image processor is
+    `SamImageProcessorPil`): one mask per box, `multimask_output=False`, masks upsampled and
+    thresholded by the processor's `post_process_masks`; scores are SAM's predicted IoU. Text
+    prompts need SAM 3, whose processor needs torchvision: ask `detection` for boxes, then segment them."""
+
+    ACCEPTED = ("sam",)
+
+    def __init__(self, checkpoint: Path, device: str = "cpu"):
+        import torch
+        from transformers import AutoConfig, AutoProcessor, SamModel
+
+        config = AutoConfig.from_pretrained(checkpoint)
+        if config.model_type not in self.ACCEPTED:
+            raise ValueError(f"segmentation: checkpoint {str(checkpoint)!r} is a {config.model_type!r} model; backend 'real' needs sam")
+        self.torch, self.device, self.checkpoint = torch, device, checkpoint
+        self.processor = AutoProcessor.from_pretrained(checkpoint)
+        self.model = SamModel.from_pretrained(checkpoint).eval().to(device)
+
+    @classmethod
+    def from_params(cls, params: dict[str, str]) -> RealSegmentation:
+        configure_torch("segmentation", params)
+        return cls(checkpoint_dir("segmentation", params), params.get("device", "cpu"))
+
+    def predict(self, image: np.ndarray, prompt: str) -> SegmentationPrediction:
+        raise InvalidInput("backend 'real' (SAM) segments box prompts (BOX_PROMPTS); get boxes for a category from `detection`")
+
+    def predict_boxes(self, image: np.ndarray, boxes: np.ndarray) -> SegmentationPrediction:
+        image = check_image(image)
+        boxes = check_boxes(boxes, image.shape[1], image.shape[0])
+        inputs = self.processor(images=image, input_boxes=[boxes.tolist()], return_tensors="pt").to(self.device)
+        with self.torch.inference_mode():
+            outputs = self.model(pixel_values=inputs["pixel_values"], input_boxes=inputs["input_boxes"], multimask_output=False)
+        masks = self.processor.post_process_masks(outputs.pred_masks.cpu(), inputs["original_sizes"].cpu(), inputs["reshaped_input_sizes"].cpu())[0]
+        masks = masks[:, 0].numpy().astype(bool)
+        return SegmentationPrediction(
+            masks=masks,
+            boxes=boxes_from_masks(masks),
+            scores=outputs.iou_scores[0, :, 0].float().cpu().numpy().astype(np.float32),
+            labels=[""] * len(masks),
+            meta={"box_prompts": boxes.tolist(), "labels": [""] * len(masks), "checkpoint": self.checkpoint.name},
+        )
+
+
 class TritonPythonModel(ExpertModel):
     name = "segmentation"
-    backends: ClassVar[dict[str, Callable[[dict[str, str]], Any]]] = {"oracle": OracleSegmentation.from_params}
+    backends: ClassVar[dict[str, Callable[[dict[str, str]], Any]]] = {
+        "oracle": OracleSegmentation.from_params,
+        "real": RealSegmentation.from_params,
+    }
 
     def outputs(self, request: Any) -> dict[str, np.ndarray]:
         image = self.input(request, "IMAGE")
-        prompt = self.input(request, "PROMPT").reshape(-1)
-        if prompt.size != 1:
-            raise InvalidInput(f"PROMPT must hold exactly one string, got {prompt.size}")
-        text = prompt[0].decode("utf-8") if isinstance(prompt[0], bytes) else str(prompt[0])
-        prediction = self.backend.predict(image, text)
+        prompt, boxes = self.optional_input(request, "PROMPT"), self.optional_input(request, "BOX_PROMPTS")
+        if (prompt is None) == (boxes is None):
+            raise InvalidInput("send exactly one of PROMPT (text) and BOX_PROMPTS (boxes)")
+        if boxes is not None:
+            prediction = self.backend.predict_boxes(image, boxes)
+        else:
+            texts = text_input(prompt)
+            if len(texts) != 1:
+                raise InvalidInput(f"PROMPT must hold exactly one string, got {len(texts)}")
+            prediction = self.backend.predict(image, texts[0])
         return {
             "MASKS": prediction.masks,
             "BOXES": prediction.boxes,

@@ -163,6 +163,6 @@ class DirectPolicy(LLMPolicy):
     def __init__(self, endpoint: ChatEndpoint, model: str, *, temperature: float = 0.0, max_tokens: int = 1024, rate_limiter: RateLimiter | None = None):
         super().__init__(endpoint, model, ToolSet([]), max_turns=1, temperature=temperature, max_tokens=max_tokens, rate_limiter=rate_limiter)
 
-    def first_messages(self, sample: Sample) -> list[dict[str, Any]]:
+    def first_messages(self, sample: Sample, trajectory: Trajectory) -> list[dict[str, Any]]:
         user = initial_messages(sample)[1]
         return [{"role": "system", "content": DIRECT_SYSTEM_PROMPT.format(answer_form=ANSWER_FORMS[sample.answer_kind])}, user]

@@ -20,6 +20,8 @@ from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags, tool_response_message
 from skill3d_eval.llm import ChatEndpoint
+from skill3d_eval.skills.guidance import render_guidance
+from skill3d_eval.skills.snapshot import FrozenLibrary
 from skill3d_eval.tools import ToolContext, ToolSet
 
 FINAL_TURN_NOTE = "Tool budget exhausted: answer now from the evidence above."
@@ -41,8 +43,12 @@ class LLMPolicy:
         temperature: float = 0.0,
         max_tokens: int = 1024,
         rate_limiter: RateLimiter | None = None,
+        library: FrozenLibrary | None = None,
+        guidance_max_tokens: int = 600,
     ):
         self.endpoint = endpoint
+        self.library = library
+        self.guidance_max_tokens = guidance_max_tokens
         self.model = model
         self.tools = tools
         self.max_turns = max_turns
@@ -50,11 +56,18 @@ class LLMPolicy:
         self.max_tokens = max_tokens
         self.rate_limiter = rate_limiter or RateLimiter()
 
-    def first_messages(self, sample: Sample) -> list[dict[str, Any]]:
-        return initial_messages(sample)
+    def first_messages(self, sample: Sample, trajectory: Trajectory) -> list[dict[str, Any]]:
+        """The question with its images; with a library, the retrieved skills guide the system prompt."""
+        if self.library is None:
+            return initial_messages(sample)
+        retrieval = self.library.retrieve(sample, set(self.tools.tools))
+        trajectory.retrieved_skills = retrieval.skill_ids
+        trajectory.retrieval_scores = retrieval.scores
+        trajectory.library_sha256 = self.library.sha256
+        return initial_messages(sample, render_guidance(retrieval, None, max_tokens=self.guidance_max_tokens))
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        messages = self.first_messages(sample)
+        messages = self.first_messages(sample, trajectory)
         seen_calls: dict[tuple[str, str], str] = {}
         for index in range(self.max_turns):
             last = index == self.max_turns - 1

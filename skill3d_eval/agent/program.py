@@ -1,74 +1,90 @@
-"""The `program` policy: a fixed workflow per question type, executed without any LLM.
+"""The `program` policy: retrieve the best skill for the question and execute its workflow, no LLM.
 
-Slots (object names) are read from the question by the benchmark's own templates, the
-workflow's tool calls go through the same tool layer the LLM uses, and the answer is computed
-from the observations. It gives meaningful scores offline and is the executable form that
-skills take once the Skill Library exists.
+Slots are filled from the question by the skill's pattern, its tool steps go through the same
+tool layer the LLM uses (a failed step is retried once with the skill's fallback tool), and the
+answer is the skill's named final computation over the observations. When a skill does not fit
+(pattern, failed step, unusable observation) the next retrieved skill is tried; every attempt
+stays in the trajectory, so failures are data for evolution.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
-from skill3d_eval.agent.answer import format_number
-from skill3d_eval.agent.records import Sample, ToolCall, Trajectory, Turn
+from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
+from skill3d_eval.skills.model import Skill
+from skill3d_eval.skills.retrieval import Retrieval
+from skill3d_eval.skills.workflow import (
+    WorkflowError,
+    compute_final,
+    fill_slots,
+    render_arguments,
+)
 from skill3d_eval.tools import ToolContext, ToolSet
-
-
-@dataclass(frozen=True)
-class Workflow:
-    question: re.Pattern[str]
-    steps: list[tuple[str, dict[str, str]]]
-    answer: Callable[[list[dict[str, Any]]], str]
-
-
-WORKFLOWS: dict[str, Workflow] = {
-    "object_counting": Workflow(
-        question=re.compile(r"how many (?P<category>.+?)(?:\(s\)|s)? are (?:there )?in", re.I),
-        steps=[("locate_objects", {"category": "{category}"})],
-        answer=lambda observations: str(observations[0]["count"]),
-    ),
-    "object_abs_distance": Workflow(
-        question=re.compile(r".*between the (?P<object_a>.+?) and the (?P<object_b>.+?)(?: \(in meters\)|\?|$)", re.I),
-        steps=[("measure_distance", {"object_a": "{object_a}", "object_b": "{object_b}"})],
-        answer=lambda observations: format_number(observations[0]["center_distance_m"]),
-    ),
-}
 
 
 class ProgramError(Exception):
     pass
 
 
+class Library(Protocol):
+    sha256: str
+
+    def retrieve(self, sample: Sample, tools: Any = None) -> Retrieval: ...
+
+
 class ProgramPolicy:
     name = "program"
 
-    def __init__(self, tools: ToolSet, workflows: dict[str, Workflow] | None = None):
+    def __init__(self, tools: ToolSet, library: Library | None = None, *, max_skills: int = 3):
+        if library is None:
+            from skill3d_eval.skills.seeds import seed_library
+
+            library = seed_library()
         self.tools = tools
-        self.workflows = WORKFLOWS if workflows is None else workflows
+        self.library = library
+        self.max_skills = max_skills
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        workflow = self.workflows.get(sample.task_type or "")
-        if workflow is None:
-            raise ProgramError(f"no workflow for question type {sample.task_type!r}")
-        match = workflow.question.search(sample.question)
-        if match is None:
-            raise ProgramError(f"question does not match the {sample.task_type} template: {sample.question[:120]!r}")
-        slots = {name: value.strip() for name, value in match.groupdict().items()}
-        observations = []
-        for index, (tool, template) in enumerate(workflow.steps):
-            started = time.perf_counter()
-            call = ToolCall(id=f"program-{index}", name=tool, arguments={k: v.format(**slots) for k, v in template.items()})
-            observation = self.tools.call(context, call.name, call.arguments, call.id)
-            trajectory.turns.append(Turn(index=index, tool_calls=[call], observations=[observation], seconds=time.perf_counter() - started))
+        retrieval = self.library.retrieve(sample, set(self.tools.tools))
+        trajectory.retrieved_skills = retrieval.skill_ids
+        trajectory.retrieval_scores = retrieval.scores
+        trajectory.library_sha256 = self.library.sha256
+        reasons = []
+        for hit in retrieval.hits[: self.max_skills]:
+            try:
+                answer = self._execute(hit.skill, sample, context, trajectory)
+            except WorkflowError as exc:
+                reasons.append(f"{hit.skill.id}: {exc}")
+                continue
+            trajectory.executed_skill = hit.skill.id
+            trajectory.answer = trajectory.final_text = answer
+            trajectory.stop_reason = "answer"
+            return trajectory
+        if not reasons:
+            raise ProgramError(f"no skill for question type {sample.task_type!r} in library {self.library.sha256[:12]}")
+        raise ProgramError("no retrieved skill could answer: " + "; ".join(reasons))
+
+    def _execute(self, skill: Skill, sample: Sample, context: ToolContext, trajectory: Trajectory) -> str:
+        workflow = skill.workflow
+        slots = fill_slots(workflow, sample.question, sample.options)
+        observations: list[dict[str, Any]] = []
+        for step in workflow.steps:
+            arguments = render_arguments(step, slots)
+            observation = self._call(step.tool, arguments, context, trajectory)
+            fallback = workflow.fallbacks.get(step.tool)
+            if not observation.ok and fallback:
+                observation = self._call(fallback, arguments, context, trajectory)
             if not observation.ok:
-                raise ProgramError(f"step {tool} failed: {observation.error}")
+                raise WorkflowError(f"step {observation.name} failed: {observation.error}")
             observations.append(observation.content)
-        trajectory.answer = workflow.answer(observations)
-        trajectory.final_text = trajectory.answer
-        trajectory.stop_reason = "answer"
-        return trajectory
+        return compute_final(workflow.final, observations, sample.options)
+
+    def _call(self, tool: str, arguments: dict[str, Any], context: ToolContext, trajectory: Trajectory) -> Observation:
+        started = time.perf_counter()
+        index = len(trajectory.turns)
+        call = ToolCall(id=f"program-{index}", name=tool, arguments=arguments)
+        observation = self.tools.call(context, call.name, call.arguments, call.id)
+        trajectory.turns.append(Turn(index=index, tool_calls=[call], observations=[observation], seconds=time.perf_counter() - started))
+        return observation

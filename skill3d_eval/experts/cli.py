@@ -1,13 +1,22 @@
-"""`skill3d-eval experts ...`"""
+"""`skill3d-eval experts serve | status | export`"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
+import sys
 import threading
 from pathlib import Path
 
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY, SYNTH_ROOT
+
+
+def _key_value(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise argparse.ArgumentTypeError(f"expected KEY=VALUE, got {text!r}")
+    return key.strip(), value
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -16,29 +25,85 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
     serve.add_argument("--experts-venv", type=Path, default=EXPERTS_VENV)
     serve.add_argument("--oracle-root", type=Path, default=SYNTH_ROOT / "oracle")
+    serve.add_argument("--models", nargs="+", metavar="MODEL", help="models to load (default: every model of the repository)")
+    serve.add_argument("--backend", help="config parameter 'backend' for every loaded model (default: each config's own)")
+    serve.add_argument(
+        "--param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra config parameter for every loaded model, e.g. noise_seed=3 or depth_scale_error=0.1 (repeatable)",
+    )
     serve.add_argument("--grpc-port", type=int)
     serve.add_argument("--http-port", type=int)
+    serve.add_argument("--metrics-port", type=int)
     serve.add_argument("--log-file", type=Path)
     serve.set_defaults(run=_serve)
+
+    status = experts.add_parser("status", help="models, versions, readiness and backend kind of a running Triton server")
+    status.add_argument("--url", required=True, help="host:port of the server's gRPC (or, with --protocol http, HTTP) endpoint")
+    status.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
+    status.add_argument("--timeout-s", type=float, default=10.0)
+    status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.set_defaults(run=_status)
+
+    export = experts.add_parser("export", help="turn a checkpoint into a new version of a model in a repository")
+    export.add_argument("name", help="model (directory) in the repository, e.g. depth")
+    export.add_argument("--checkpoint", type=Path, required=True, help="checkpoint directory (see experts_triton/README.md)")
+    export.add_argument("--format", choices=["hf", "onnx", "torchscript"], default="hf")
+    export.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
+    export.set_defaults(run=_export)
 
 
 def _serve(args: argparse.Namespace) -> int:
     from skill3d_eval.experts.server import TritonServer
 
+    parameters = {"oracle_root": str(args.oracle_root.resolve()), **dict(args.param)}
+    if args.backend:
+        parameters["backend"] = args.backend
     server = TritonServer(
         args.repository,
         args.experts_venv,
-        parameters={"oracle_root": str(args.oracle_root.resolve())},
+        models=args.models,
+        parameters=parameters,
         grpc_port=args.grpc_port,
         http_port=args.http_port,
+        metrics_port=args.metrics_port,
         log_file=args.log_file,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with server:
-        print(f"triton gRPC {server.grpc_url}  HTTP {server.http_url}  metrics {server.metrics_url}", flush=True)
+        print(
+            f"triton gRPC {server.grpc_url}  HTTP {server.http_url}  metrics {server.metrics_url}  models {' '.join(server.models)}",
+            flush=True,
+        )
         try:
             stop.wait()
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from skill3d_eval.experts.export import ExportError, export_model
+
+    try:
+        exported = export_model(args.name, args.checkpoint, args.repository, args.format)
+    except ExportError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"exported {exported.name} version {exported.version} to {exported.path} (backend 'real')")
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    from skill3d_eval.experts.status import server_status
+
+    report = server_status(args.url, protocol=args.protocol, timeout_s=args.timeout_s)
+    if args.json:
+        print(json.dumps(report.model_dump(), indent=2))
+    else:
+        print(report.table())
+    return 0 if report.reachable else 1

@@ -31,3 +31,7 @@ class ExpertServerError(ExpertError):
             message = f"{message}\n--- tritonserver log (tail) ---\n{log_tail}"
         super().__init__(message, model=model)
         self.log_tail = log_tail
+
+
+class CircuitOpen(ExpertUnavailable):
+    """Calls to this model fail fast: it failed repeatedly and its reset timeout has not passed."""

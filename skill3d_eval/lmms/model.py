@@ -7,7 +7,7 @@ and scoring stay in the task YAMLs, the agent and tools in `agent/` and `tools/`
 from __future__ import annotations
 
 import contextlib
-import hashlib
+import json
 import platform
 from datetime import datetime, timezone
 from collections.abc import Iterator
@@ -28,9 +28,13 @@ from skill3d_eval.agent.runner import Policy, PolicyByTask, Runner
 from skill3d_eval.agent.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.replicas import ReplicaPool
+from skill3d_eval.experts.transport import TLSConfig
 from skill3d_eval.experts.server import TritonServer
 from skill3d_eval.llm import ChatEndpoint, OpenAIEndpoint
-from skill3d_eval.lmms.sample import sample_from_request
+from skill3d_eval.lmms.sample import identify, sample_from_request
+from skill3d_eval.skills.leakage import check_leakage
+from skill3d_eval.skills.retrieval import RetrievalWeights
+from skill3d_eval.skills.snapshot import FrozenLibrary
 from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.tools import default_toolset
 
@@ -43,16 +47,22 @@ class Skill3D(lmms):
         self.settings = Settings.from_model_args(model_args)
         if self.settings.library is not None and not self.settings.library.is_file():
             raise SettingsError(f"library={self.settings.library}: no such file")
+        self.library = FrozenLibrary.open(self.settings.library, RetrievalWeights(top_k=self.settings.retrieval_top_k)) if self.settings.library else None
+        if self.settings.policy == "skill3d" and self.library is None:
+            raise SettingsError("policy=skill3d retrieves skills: pass library=<frozen snapshot> (skill3d-eval skills freeze)")
         # Named by what is computed, not when: rerunning the same command finds its own directory and resumes.
         self.run_id = self.settings.run_name or f"{self.settings.policy}-{self.settings.fingerprint()}"
         self.log = TrajectoryLog(self.settings.output_dir / self.run_id)
 
     def generate_until(self, requests: list[Instance]) -> list[GenerationResult]:
-        keys = [(req.args[4], int(req.args[3]), f"{req.args[4]}/{req.args[5]}/{req.args[3]}") for req in requests]
+        docs = [self.task_dict[req.args[4]][req.args[5]][req.args[3]] for req in requests]
+        identities = [identify(req.args, doc) for req, doc in zip(requests, docs)]
+        if self.library is not None:
+            check_leakage(self.library.skills, identities)
+        keys = [(identity.task, identity.doc_id, identity.sample_id) for identity in identities]
 
         def load(index: int) -> Sample:
-            args = requests[index].args
-            sample = sample_from_request(args, self.task_dict[args[4]][args[5]][args[3]])
+            sample = sample_from_request(requests[index].args, docs[index], num_frames=self.settings.num_frames)
             sample.check_bounds(self.settings.max_frames, self.settings.max_frame_pixels)
             return sample
 
@@ -93,7 +103,7 @@ class Skill3D(lmms):
     def _policy(self, tasks: set[str]) -> Policy:
         settings = self.settings
         if settings.policy == "program":
-            return ProgramPolicy(default_toolset())
+            return ProgramPolicy(default_toolset(), self.library)
         if settings.policy in ("chance_random", "chance_frequency"):
             return PolicyByTask({task: self._chance_policy(task) for task in tasks})
         endpoint = self._endpoint()
@@ -108,6 +118,8 @@ class Skill3D(lmms):
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
             rate_limiter=limiter,
+            library=None if settings.policy == "tool_agent" else self.library,
+            guidance_max_tokens=settings.guidance_max_tokens,
         )
 
     def _chance_policy(self, task: str) -> Policy:
@@ -135,9 +147,10 @@ class Skill3D(lmms):
     def _experts(self) -> Iterator[tuple[ExpertsClient | ReplicaPool, dict[str, Any]]]:
         """The configured Triton endpoint, or a local server on the embedded repository for this run."""
         settings = self.settings
+        client_options = self._expert_client_options()
         if settings.triton_url:
             urls = [url.strip() for url in settings.triton_url.split("|") if url.strip()]
-            experts = ReplicaPool.from_urls(urls, timeout_s=settings.expert_timeout_s) if len(urls) > 1 else ExpertsClient(urls[0], timeout_s=settings.expert_timeout_s)
+            experts = ReplicaPool.from_urls(urls, **client_options) if len(urls) > 1 else ExpertsClient(urls[0], **client_options)
             with experts:
                 yield experts, {"triton_url": settings.triton_url, "replicas": len(urls), "started_locally": False}
             return
@@ -149,21 +162,37 @@ class Skill3D(lmms):
         server = TritonServer(
             settings.model_repository,
             settings.experts_venv,
-            parameters={"oracle_root": str(settings.oracle_root.resolve())},
+            parameters={**_json_object(settings.expert_parameters, "expert_parameters"), "oracle_root": str(settings.oracle_root.resolve())},
             log_file=self.log.run_dir / "triton.log",
         )
-        with server, ExpertsClient(server.grpc_url, timeout_s=settings.expert_timeout_s) as client:
-            yield client, {"triton_url": server.grpc_url, "started_locally": True, "repository": str(settings.model_repository), "oracle_root": str(settings.oracle_root)}
+        with server:
+            url = server.grpc_url if settings.expert_protocol == "grpc" else server.http_url
+            with ExpertsClient(url, **client_options) as client:
+                yield client, {"triton_url": url, "started_locally": True, "repository": str(settings.model_repository), "oracle_root": str(settings.oracle_root)}
+
+    def _expert_client_options(self) -> dict[str, Any]:
+        settings = self.settings
+        tls_files = (settings.expert_tls_root_certificates, settings.expert_tls_private_key, settings.expert_tls_certificate_chain)
+        return {
+            "timeout_s": settings.expert_timeout_s,
+            "protocol": settings.expert_protocol,
+            "retries": settings.expert_retries,
+            "backoff_s": settings.expert_backoff_s,
+            "breaker_threshold": settings.expert_breaker_threshold,
+            "breaker_reset_s": settings.expert_breaker_reset_s,
+            "headers": _json_object(settings.expert_headers, "expert_headers") or None,
+            "tls": TLSConfig(*tls_files) if any(tls_files) else None,
+            "cache_dir": settings.expert_cache_dir,
+        }
 
     def _run_info(self, experts_info: dict[str, Any]) -> dict[str, Any]:
         settings = self.settings
-        library_hash = hashlib.sha256(settings.library.read_bytes()).hexdigest() if settings.library else None
         return {
             "run_id": self.run_id,
             "started_at": datetime.now(timezone.utc).isoformat(),
             "settings": settings.model_dump(mode="json", exclude={"api_key"}),
             "settings_fingerprint": settings.fingerprint(),
-            "library_sha256": library_hash,
+            "library_sha256": self.library.sha256 if self.library else None,
             "experts": experts_info,
             "versions": {
                 "skill3d_eval": __version__,
@@ -173,3 +202,16 @@ class Skill3D(lmms):
                 "python": platform.python_version(),
             },
         }
+
+
+def _json_object(text: str | None, name: str) -> dict[str, str]:
+    """A JSON-object model argument (lmms-eval passes JSON through as a string)."""
+    if not text:
+        return {}
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"{name} must be a JSON object: {exc}") from None
+    if not isinstance(value, dict):
+        raise SettingsError(f"{name} must be a JSON object, got {type(value).__name__}")
+    return {str(k): str(v) for k, v in value.items()}

@@ -1,50 +1,85 @@
 """An lmms-eval request turned into a `Sample`: the prompt, decoded frames and metadata.
 
 The model adapter never learns which benchmark it answers; it reads the benchmark-neutral
-fields the task's documents carry (question type, options, scene) when they exist.
+fields the task's documents carry (question type, options, scene) when they exist. Visuals
+may be PIL images, uint8 arrays, or a video path (as lmms-eval's video tasks hand them over),
+which becomes `num_frames` uniformly sampled frames from a cached decoder.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
+from skill3d_eval.agent.errors import SampleError
 from skill3d_eval.agent.records import Sample
+from skill3d_eval.media.video import VideoDecodeError, is_video_path, sample_frames
 
+DEFAULT_NUM_FRAMES = 32
 _TASK_TYPE_FIELDS = ("question_type", "task", "type", "sub_task", "category")
 _SCENE_FIELDS = ("scene_name", "scene", "video_id")
 
-
-class SampleError(ValueError):
-    """A document or its visuals cannot be turned into a sample; names the sample and field."""
+__all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request"]
 
 
-def sample_from_request(args: tuple, doc: dict[str, Any]) -> Sample:
-    context, _gen_kwargs, doc_to_visual, doc_id, task, split = args
-    sample_id = f"{task}/{split}/{doc.get('id', doc_id)}"
-    try:
-        visuals = doc_to_visual(doc) if doc_to_visual is not None else []
-    except Exception as exc:
-        raise SampleError(f"{sample_id}: visuals could not be loaded: {exc}") from exc
-    frames = [_to_rgb(visual, sample_id, index) for index, visual in enumerate(visuals or [])]
-    options = doc.get("options") or []
-    return Sample(
+@dataclass(frozen=True)
+class SampleIdentity:
+    """What identifies a request without decoding its visuals (resume keys, the leakage guard)."""
+
+    task: str
+    doc_id: int
+    sample_id: str
+    question: str
+    scene: str | None
+
+
+def identify(args: tuple, doc: dict[str, Any]) -> SampleIdentity:
+    context, _gen_kwargs, _doc_to_visual, doc_id, task, split = args
+    return SampleIdentity(
         task=task,
         doc_id=int(doc_id),
-        sample_id=sample_id,
+        sample_id=f"{task}/{split}/{doc.get('id', doc.get('idx', doc_id))}",
         question=context,
-        frames=frames,
-        task_type=next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None),
-        options=[str(option) for option in options],
         scene=next((str(doc[f]) for f in _SCENE_FIELDS if doc.get(f)), None),
     )
 
 
-def _to_rgb(visual: Any, sample_id: str, index: int) -> np.ndarray:
+def sample_from_request(args: tuple, doc: dict[str, Any], *, num_frames: int = DEFAULT_NUM_FRAMES) -> Sample:
+    identity = identify(args, doc)
+    doc_to_visual, sample_id = args[2], identity.sample_id
+    try:
+        visuals = doc_to_visual(doc) if doc_to_visual is not None else []
+    except Exception as exc:
+        raise SampleError(f"{sample_id}: visuals could not be loaded: {exc}") from exc
+    frames: list[np.ndarray] = []
+    for index, visual in enumerate(visuals or []):
+        frames.extend(_frames_of(visual, sample_id, index, num_frames))
+    options = doc.get("options") or doc.get("choices") or []
+    return Sample(
+        task=identity.task,
+        doc_id=identity.doc_id,
+        sample_id=sample_id,
+        question=identity.question,
+        frames=frames,
+        task_type=next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None),
+        options=[str(option) for option in options],
+        scene=identity.scene,
+    )
+
+
+def _frames_of(visual: Any, sample_id: str, index: int, num_frames: int) -> list[np.ndarray]:
     if isinstance(visual, Image.Image):
-        return np.asarray(visual.convert("RGB"), dtype=np.uint8)
+        return [np.asarray(visual.convert("RGB"), dtype=np.uint8)]
     if isinstance(visual, np.ndarray) and visual.dtype == np.uint8 and visual.ndim == 3 and visual.shape[2] == 3:
-        return visual
-    raise SampleError(f"{sample_id}: visual {index} is a {type(visual).__name__}, expected a PIL image or uint8 HxWx3 array")
+        return [visual]
+    if is_video_path(visual):
+        try:
+            return list(sample_frames(visual, num_frames))
+        except VideoDecodeError as exc:
+            raise SampleError(f"{sample_id}: visual {index}: {exc}") from exc
+    raise SampleError(
+        f"{sample_id}: visual {index} is a {type(visual).__name__}, expected a PIL image, uint8 HxWx3 array or video path"
+    )

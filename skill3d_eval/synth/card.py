@@ -24,6 +24,14 @@ _CONVENTIONS = """\
 - `object_counting` asks only about categories present; `object_abs_distance` only about
   categories that occur exactly once, with centres at least 1 m apart; answers are the exact
   count and the centre-to-centre distance rounded to centimetres.
+- The other VSI-Bench types (object size in cm of the longest side, room floor area in m²,
+  relative distance between closest box points, relative direction easy/medium/hard, route
+  planning, appearance order) name only categories that occur once and are asked only where
+  the answer keeps a margin from every tie or angular boundary; rows list generator v0.1's
+  types (counting, distance) first in each split.
+- `data/{{cv3d,blink,mmsi}}_{{train,test}}.parquet` hold frame questions in CV-Bench 3D, BLINK
+  Multi-view_Reasoning and MMSI-Bench schemas, plus `scene_name` and `frame_indices`. A split
+  with no rows cannot be loaded by `datasets`; generate more scenes if one is empty.
 """
 
 
@@ -36,6 +44,12 @@ def write_card(path: Path, meta: dict) -> None:
         n_scenes = len(meta[f"{split}_scenes"])
         table.append(f"| {split} | {n_scenes} | " + " | ".join(cells) + f" | {sum(by_type.values())} |")
     args = ", ".join(f"{key}={value}" for key, value in meta["args"].items())
+    view_counts = meta.get("view_counts", {})
+    view_table = ["| subset | split | questions |", "|---|---|---|"] + [
+        f"| {benchmark} | {split} | {sum(by_kind.values())} |"
+        for benchmark, by_split in view_counts.items()
+        for split, by_kind in by_split.items()
+    ]
     text = f"""# spatial_synth
 
 Procedurally generated indoor scenes rendered with exact 3D ground truth, as spatial
@@ -46,6 +60,8 @@ Generator {meta["generator_version"]} (skill3d_eval {meta["skill3d_eval_version"
 Arguments: {args}.
 
 {chr(10).join(table)}
+
+{chr(10).join(view_table)}
 
 Categories: {", ".join(category.name for category in CATEGORIES)}.
 

@@ -17,11 +17,31 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--frames", type=int, default=8)
     generate.add_argument("--width", type=int, default=256)
     generate.add_argument("--height", type=int, default=192)
+    generate.add_argument("--min-objects", type=int, default=4, help="clutter: fewest objects per room")
+    generate.add_argument("--max-objects", type=int, default=10, help="clutter: most objects per room (<= 10)")
+    generate.add_argument(
+        "--min-visible-pixels", type=int, default=30, help="occlusion: pixels each object must show in --min-views frames"
+    )
+    generate.add_argument("--min-views", type=int, default=2, help="frames each object must be visible in")
+    generate.add_argument("--test-fraction", type=float, default=1 / 3, help="share of scenes in the test split")
     generate.set_defaults(run=_generate)
 
 
 def _generate(args: argparse.Namespace) -> int:
     from skill3d_eval.synth.generate import generate
 
-    print(generate(args.out, scenes=args.scenes, seed=args.seed, frames=args.frames, width=args.width, height=args.height))
+    summary = generate(
+        args.out,
+        scenes=args.scenes,
+        seed=args.seed,
+        frames=args.frames,
+        width=args.width,
+        height=args.height,
+        test_fraction=args.test_fraction,
+        min_objects=args.min_objects,
+        max_objects=args.max_objects,
+        min_visible_pixels=args.min_visible_pixels,
+        min_views_per_object=args.min_views,
+    )
+    print(summary)
     return 0

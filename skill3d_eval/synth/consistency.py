@@ -17,11 +17,30 @@ import numpy as np
 from skill3d_experts.oracle_store import FrameTruth, OracleMiss, OracleStore, frame_key
 
 from skill3d_eval.synth.camera import back_project
-from skill3d_eval.synth.questions import QUESTION_TYPES, UnanswerableQuestion, answer_question
+from skill3d_eval.synth.questions import (
+    QUESTION_TYPES,
+    UnanswerableQuestion,
+    answer_question,
+)
 from skill3d_eval.synth.scene import Scene, load_scene
-from skill3d_eval.synth.schema import COLUMNS, DATASET_NAME, SPLITS, decode_png, read_split
+from skill3d_eval.synth.schema import (
+    COLUMNS,
+    DATASET_NAME,
+    SPLITS,
+    decode_png,
+    read_split,
+)
+from skill3d_eval.synth.view_questions import (
+    BENCHMARKS,
+    BLINK,
+    CV3D,
+    answer_view_question,
+)
+from skill3d_eval.synth.vsi_questions import CHOICE_TYPES
 
 BOX_TOLERANCE = 1e-3  # metres a back-projected object pixel may lie outside its box
+_KIND = {"cv3d": "task", "blink": "sub_task", "mmsi": "question_type"}
+_ID = {"cv3d": "idx", "blink": "idx", "mmsi": "id"}
 
 
 def _frame_problems(where: str, truth: FrameTruth, scene: Scene, frame_index: int, image: np.ndarray) -> list[str]:
@@ -78,6 +97,7 @@ class _DatasetCheck:
         self.truths: dict[str, dict[int, FrameTruth]] = {}
         self.checked_frames: set[tuple[str, int, bytes]] = set()
         self.ids: set[int] = set()
+        self.min_pixels = meta.get("args", {}).get("min_visible_pixels", 30)
         self.problems: list[str] = []
 
     def run(self) -> list[str]:
@@ -85,6 +105,9 @@ class _DatasetCheck:
             self.problems.append(f"meta.json: scenes in both splits: {sorted(shared)}")
         for split in SPLITS:
             self.split(split)
+        for benchmark in BENCHMARKS:
+            for split in SPLITS:
+                self.view_split(benchmark, split)
         for name in sorted((self.members["train"] | self.members["test"]) - self.scenes.keys()):
             self.problems.append(f"{name}: listed in meta.json but has no questions")
         args = self.meta.get("args", {})
@@ -129,25 +152,78 @@ class _DatasetCheck:
             self.problems.append(f"{where}: dataset is {row['dataset']!r}")
         if row["scene_name"] not in self.members[split]:
             self.problems.append(f"{where}: scene is not listed in meta.json's {split} scenes")
-        if row["question_type"] not in QUESTION_TYPES or row["options"]:
+        if row["question_type"] not in QUESTION_TYPES or bool(row["options"]) != (row["question_type"] in CHOICE_TYPES):
             self.problems.append(
                 f"{where}: unexpected question type {row['question_type']!r} or options {row['options']}"
             )
+            return
         scene = self.scene(row["scene_name"])
         if scene is None:
             return
+        if len(row["frames"]) != len(scene.cameras):
+            self.problems.append(f"{where}: {len(row['frames'])} frames, scene has {len(scene.cameras)} cameras")
+        for frame_index, frame in enumerate(row["frames"][: len(scene.cameras)]):
+            self.frame(f"{where} frame {frame_index}", scene, frame_index, frame["bytes"])
         try:
-            expected = answer_question(scene, row["question_type"], row["question"])
+            expected = answer_question(
+                scene, row["question_type"], row["question"], row["options"],
+                visible=self.visibility(scene.name), min_pixels=self.min_pixels,
+            )
             if row["ground_truth"] != expected:
                 self.problems.append(
                     f"{where}: ground_truth {row['ground_truth']!r}, recomputed {expected!r}: {row['question']}"
                 )
         except UnanswerableQuestion as error:
             self.problems.append(f"{where}: {error}")
-        if len(row["frames"]) != len(scene.cameras):
-            self.problems.append(f"{where}: {len(row['frames'])} frames, scene has {len(scene.cameras)} cameras")
-        for frame_index, frame in enumerate(row["frames"][: len(scene.cameras)]):
-            self.frame(f"{where} frame {frame_index}", scene, frame_index, frame["bytes"])
+
+    def visibility(self, name: str) -> dict[int, dict[int, int]]:
+        """Pixels per instance per frame, from the oracle truths of the frames checked so far."""
+        visible = {}
+        for frame_index, truth in self.truths.get(name, {}).items():
+            ids, counts = np.unique(truth.instances, return_counts=True)
+            visible[frame_index] = {int(i): int(n) for i, n in zip(ids, counts, strict=True) if i > 0}
+        return visible
+
+    def view_split(self, benchmark: str, split: str) -> None:
+        """A frame-question subset: its images must be the named scene frames, its answers recompute."""
+        path = self.root / "data" / f"{benchmark}_{split}.parquet"
+        if not path.is_file():
+            self.problems.append(f"{path}: missing")
+            return
+        rows = read_split(path).to_pylist()
+        kinds = Counter(row[_KIND[benchmark]] for row in rows)
+        expected_counts = self.meta.get("view_counts", {}).get(benchmark, {}).get(split, {})
+        if dict(kinds) != expected_counts:
+            self.problems.append(f"{path}: question counts {dict(kinds)} differ from meta.json's {expected_counts}")
+        for row in rows:
+            self.view_row(benchmark, split, row)
+
+    def view_row(self, benchmark: str, split: str, row: dict) -> None:
+        where = f"{benchmark}_{split} {row[_ID[benchmark]]} ({row['scene_name']})"
+        if row["scene_name"] not in self.members[split]:
+            self.problems.append(f"{where}: scene is not listed in meta.json's {split} scenes")
+        scene = self.scene(row["scene_name"])
+        if scene is None:
+            return
+        frames = row["frame_indices"]
+        if benchmark == CV3D:
+            images = [row["image"]["bytes"]]
+        elif benchmark == BLINK:
+            images = [row[f"image_{i}"]["bytes"] for i in (1, 2, 3, 4) if row[f"image_{i}"] is not None]
+        else:
+            images = row["images"]
+        if len(images) != len(frames) or any(not 0 <= f < len(scene.cameras) for f in frames):
+            self.problems.append(f"{where}: {len(images)} images for frame indices {frames}")
+            return
+        for frame_index, png in zip(frames, images, strict=True):
+            self.frame(f"{where} frame {frame_index}", scene, frame_index, png)
+        question = row["question"]
+        try:
+            expected = answer_view_question(scene, benchmark, row[_KIND[benchmark]], tuple(frames), question, self.visibility(scene.name))
+            if row["answer"] != expected:
+                self.problems.append(f"{where}: answer {row['answer']!r}, recomputed {expected!r}: {question}")
+        except UnanswerableQuestion as error:
+            self.problems.append(f"{where}: {error}")
 
     def frame(self, where: str, scene: Scene, frame_index: int, png: bytes) -> None:
         """Checked once per distinct (scene, index, encoded frame): rows of a scene share frames."""

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -23,13 +23,20 @@ from tqdm import tqdm
 
 from skill3d_eval import __version__
 from skill3d_eval.synth.card import write_card
-from skill3d_eval.synth.questions import QUESTION_TYPES, make_questions
-from skill3d_eval.synth.sampling import SceneParams, sample_scene
+from skill3d_eval.synth.questions import FIRST_TYPES, QUESTION_TYPES, make_questions
+from skill3d_eval.synth.render import visible_pixels
+from skill3d_eval.synth.sampling import RenderedScene, SceneParams, sample_scene
 from skill3d_eval.synth.scene import save_scene
 from skill3d_eval.synth.schema import DATASET_NAME, SPLITS, Row, encode_png, write_split
+from skill3d_eval.synth.view_questions import (
+    BENCHMARKS,
+    ViewQuestion,
+    make_view_questions,
+)
+from skill3d_eval.synth.view_schema import view_row, write_view_split
 
-GENERATOR_VERSION = "0.1.0"
-_SPLIT_STREAM, _SCENE_STREAM, _QUESTION_STREAM = 0, 1, 2
+GENERATOR_VERSION = "0.2.0"
+_SPLIT_STREAM, _SCENE_STREAM, _QUESTION_STREAM, _VIEW_STREAM = 0, 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -68,6 +75,21 @@ def split_scenes(names: list[str], seed: int, test_fraction: float) -> dict[str,
     }
 
 
+def visibility(rendered: RenderedScene) -> dict[int, dict[int, int]]:
+    """Pixels of each instance per frame index, as the consistency check rebuilds it from the oracle."""
+    ids = [obj.instance_id for obj in rendered.scene.objects]
+    counts = visible_pixels(rendered.views, ids)
+    return {frame: {i: int(counts[frame, k]) for k, i in enumerate(ids)} for frame in range(len(rendered.views))}
+
+
+def ordered_rows(rows: list[Row]) -> list[Row]:
+    """v0.1's question types first (scene by scene), then the later ones: a `--limit N` run
+    keeps seeing the kind of questions it saw with generator v0.1."""
+    return [row for row in rows if row.question_type in FIRST_TYPES] + [
+        row for row in rows if row.question_type not in FIRST_TYPES
+    ]
+
+
 def _check_replaceable(out_dir: Path) -> None:
     """Refuse to replace a directory that is not a previous dataset (it may hold user data)."""
     if not out_dir.exists() or (out_dir.is_dir() and not any(out_dir.iterdir())):
@@ -97,7 +119,9 @@ def _write_dataset(
     splits = split_scenes(names, seed, test_fraction)
     split_of = {name: split for split, members in splits.items() for name in members}
     rows: dict[str, list[Row]] = {split: [] for split in SPLITS}
-    next_id = 0
+    view_rows: dict[str, dict[str, list[tuple[str, ViewQuestion, tuple[bytes, ...]]]]] = {
+        benchmark: {split: [] for split in SPLITS} for benchmark in BENCHMARKS
+    }
     for index, name in enumerate(tqdm(names, desc=DATASET_NAME, unit="scene", disable=not progress)):
         rendered = sample_scene(
             name, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SCENE_STREAM, index))), params
@@ -110,23 +134,30 @@ def _write_dataset(
             )
             oracle.put(view.rgb, truth)
         pngs = tuple(encode_png(view.rgb) for view in rendered.views)
+        visible = visibility(rendered)
         question_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_QUESTION_STREAM, index)))
-        for question in make_questions(scene, question_rng):
+        for question in make_questions(scene, question_rng, visible=visible, min_pixels=params.min_visible_pixels):
             rows[split_of[name]].append(
-                Row(
-                    next_id,
-                    name,
-                    question.question_type,
-                    question.question,
-                    question.options,
-                    question.ground_truth,
-                    pngs,
-                )
+                Row(-1, name, question.question_type, question.question, question.options, question.ground_truth, pngs)
             )
-            next_id += 1
+        view_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VIEW_STREAM, index)))
+        for question in make_view_questions(scene, view_rng, visible):
+            view_rows[question.benchmark][split_of[name]].append((name, question, pngs))
 
+    offset = 0
     for split in SPLITS:
+        rows[split] = [replace(row, id=offset + i) for i, row in enumerate(ordered_rows(rows[split]))]
+        offset += len(rows[split])
         write_split(rows[split], staging / "data" / f"{split}.parquet")
+    view_counts: dict[str, dict[str, dict[str, int]]] = {}
+    for benchmark, by_split in view_rows.items():
+        offset = 0
+        for split in SPLITS:
+            written = [view_row(benchmark, offset + i, split, name, q, pngs) for i, (name, q, pngs) in enumerate(by_split[split])]
+            offset += len(written)
+            write_view_split(benchmark, written, staging / "data" / f"{benchmark}_{split}.parquet")
+            kinds = sorted({q.kind for _, q, _ in by_split[split]})
+            view_counts.setdefault(benchmark, {})[split] = {k: sum(q.kind == k for _, q, _ in by_split[split]) for k in kinds}
     counts = {
         split: {qtype: sum(row.question_type == qtype for row in rows[split]) for qtype in QUESTION_TYPES}
         for split in SPLITS
@@ -138,6 +169,7 @@ def _write_dataset(
         "seed": seed,
         "args": {"scenes": scenes, "seed": seed, "test_fraction": test_fraction, **asdict(params)},
         "counts": counts,
+        "view_counts": view_counts,
         "train_scenes": list(splits["train"]),
         "test_scenes": list(splits["test"]),
     }
@@ -158,9 +190,13 @@ def generate(
     progress: bool = True,
     min_objects: int = 4,
     max_objects: int = 10,
+    min_visible_pixels: int = 30,
+    min_views_per_object: int = 2,
 ) -> GenerationSummary:
     """Generate `scenes` scenes of `frames` frames each (width x height) with `min_objects` to
-    `max_objects` objects, split by scene (`test_fraction` of them to test), into `out_dir`.
+    `max_objects` objects (clutter), split by scene (`test_fraction` of them to test), into
+    `out_dir`. Every object covers `min_visible_pixels` in `min_views_per_object` frames: lower
+    values admit more occluded objects.
 
     `out_dir` must be absent, empty, or a previous spatial_synth dataset (which is replaced).
     Raises `SceneSamplingError` when the knobs make the visibility guarantee unreachable."""
@@ -169,7 +205,15 @@ def generate(
     started = time.perf_counter()
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
-    params = SceneParams(frames=frames, width=width, height=height, min_objects=min_objects, max_objects=max_objects)
+    params = SceneParams(
+        frames=frames,
+        width=width,
+        height=height,
+        min_objects=min_objects,
+        max_objects=max_objects,
+        min_visible_pixels=min_visible_pixels,
+        min_views_per_object=min_views_per_object,
+    )
     staging = out_dir.parent / f".{out_dir.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -8,15 +8,23 @@ template has a parser, so an answer can be recomputed from the question text alo
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
 
 import numpy as np
 
+from skill3d_eval.synth.question_record import Question, UnanswerableQuestion
 from skill3d_eval.synth.scene import Scene
+from skill3d_eval.synth.vsi_questions import (
+    NEW_TYPES,
+    answer_vsi_question,
+    make_vsi_questions,
+)
 
 OBJECT_COUNTING = "object_counting"
 OBJECT_ABS_DISTANCE = "object_abs_distance"
-QUESTION_TYPES = (OBJECT_COUNTING, OBJECT_ABS_DISTANCE)
+FIRST_TYPES = (OBJECT_COUNTING, OBJECT_ABS_DISTANCE)  # generator v0.1's types; rows list them first
+QUESTION_TYPES = FIRST_TYPES + NEW_TYPES
+MIN_VISIBLE_PIXELS = 30
 
 MIN_PAIR_DISTANCE = 1.0  # metres: closer pairs make the relative error of a small answer noisy
 
@@ -32,18 +40,7 @@ _DISTANCE_RE = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Question:
-    """One dataset row's question part; options stay empty for numerical question types."""
-
-    question_type: str
-    question: str
-    ground_truth: str
-    options: tuple[str, ...] = ()
-
-
-class UnanswerableQuestion(ValueError):
-    """The question does not parse, or the scene does not determine its answer."""
+__all__ = ["QUESTION_TYPES", "Question", "UnanswerableQuestion", "answer_question", "make_questions"]
 
 
 def count_answer(scene: Scene, category: str) -> str:
@@ -66,11 +63,19 @@ def distance_answer(scene: Scene, a: str, b: str) -> str:
 
 
 def make_questions(
-    scene: Scene, rng: np.random.Generator, max_counting: int = 3, max_distance: int = 4
+    scene: Scene,
+    rng: np.random.Generator,
+    max_counting: int = 3,
+    max_distance: int = 4,
+    *,
+    visible: Mapping[int, Mapping[int, int]] | None = None,
+    min_pixels: int = MIN_VISIBLE_PIXELS,
 ) -> list[Question]:
     """Counting questions favour repeated categories (an answer of 1 every time would teach
     nothing); distance questions pair categories that occur exactly once and stand at least
-    MIN_PAIR_DISTANCE apart, in random order."""
+    MIN_PAIR_DISTANCE apart, in random order. The other VSI-Bench types follow (drawn after
+    these, so v0.1's questions are unchanged); appearance order needs `visible`, the pixels
+    of each instance per frame index."""
     counts: dict[str, int] = {}
     for obj in scene.objects:
         counts[obj.category] = counts.get(obj.category, 0) + 1
@@ -92,11 +97,22 @@ def make_questions(
         if rng.random() < 0.5:
             a, b = b, a
         questions.append(Question(OBJECT_ABS_DISTANCE, _DISTANCE.format(a=a, b=b), distance_answer(scene, a, b)))
-    return questions
+    return questions + make_vsi_questions(scene, rng, visible, min_pixels)
 
 
-def answer_question(scene: Scene, question_type: str, question: str) -> str:
-    """Recompute the ground truth of a question from the scene alone."""
+def answer_question(
+    scene: Scene,
+    question_type: str,
+    question: str,
+    options: tuple[str, ...] | list[str] = (),
+    *,
+    visible: Mapping[int, Mapping[int, int]] | None = None,
+    min_pixels: int = MIN_VISIBLE_PIXELS,
+) -> str:
+    """Recompute the ground truth of a question from the scene (and, for appearance order, the
+    per-frame visibility); multiple-choice answers are the letter of the right option."""
+    if question_type in NEW_TYPES:
+        return answer_vsi_question(scene, question_type, question, tuple(options), visible, min_pixels)
     if question_type == OBJECT_COUNTING and (match := _COUNTING_RE.fullmatch(question)):
         if not scene.objects_of(match["category"]):
             raise UnanswerableQuestion(f"{scene.name}: no '{match['category']}' in the scene: {question!r}")

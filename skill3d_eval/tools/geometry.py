@@ -114,3 +114,10 @@ def group_detections(point_sets: list[np.ndarray], max_gap_m: float = 0.15) -> l
 
 def _boxes_near(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
     return bool(np.all(a.min(axis=0) - margin <= b.max(axis=0)) and np.all(b.min(axis=0) - margin <= a.max(axis=0)))
+
+
+def cloud_gap(a: np.ndarray, b: np.ndarray, max_points: int = 600) -> float:
+    """Distance between the closest points of two clouds (evenly thinned to bound the cost)."""
+    a = a[np.linspace(0, len(a) - 1, min(len(a), max_points)).astype(int)]
+    b = b[np.linspace(0, len(b) - 1, min(len(b), max_points)).astype(int)]
+    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))

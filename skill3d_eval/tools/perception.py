@@ -81,6 +81,71 @@ def reconstruct_cameras(context: ToolContext, args: ReconstructArgs) -> dict[str
     }
 
 
+PixelBox = Field(
+    min_length=4,
+    max_length=4,
+    description="Pixel box [x1, y1, x2, y2] of the object in that image (x right, y down, origin top-left; x2, y2 exclusive), e.g. from detect_objects.",
+)
+
+
+class DetectArgs(BaseModel):
+    image: int = ImageIndex
+    categories: list[str] = Field(
+        min_length=1, max_length=8, description="Object categories to find, one per entry, e.g. ['chair', 'table']."
+    )
+
+
+def detect_objects(context: ToolContext, args: DetectArgs) -> dict[str, Any]:
+    result = context.experts.detect(context.frame(args.image), args.categories)
+    found = {category: [] for category in args.categories}
+    for box, score, index in zip(result.boxes, result.scores, result.prompt_index):
+        found[args.categories[int(index)]].append({"box_xyxy": [_r(v, 1) for v in box], "score": _r(score)})
+    return {
+        "image": args.image,
+        "detections": [{"category": c, "count": len(boxes), "boxes": boxes} for c, boxes in found.items()],
+    }
+
+
+class OrientationArgs(BaseModel):
+    image: int = ImageIndex
+    box: list[float] = PixelBox
+
+
+def estimate_orientation(context: ToolContext, args: OrientationArgs) -> dict[str, Any]:
+    result = context.experts.orient(context.frame(args.image), args.box)
+    return {
+        "image": args.image,
+        "box_xyxy": [_r(v, 1) for v in args.box],
+        "azimuth_deg": _r(result.azimuth_deg, 1),
+        "elevation_deg": _r(result.elevation_deg, 1),
+        "rotation_deg": _r(result.rotation_deg, 1),
+        "confidence": _r(result.confidence),
+        "convention": "where the camera sees the object from: azimuth 0 = its front, 90 = its left side; elevation > 0 = from above",
+    }
+
+
+class SuperResolveArgs(BaseModel):
+    image: int = ImageIndex
+    box: list[float] = PixelBox
+
+
+def super_resolve(context: ToolContext, args: SuperResolveArgs) -> dict[str, Any]:
+    frame = context.frame(args.image)
+    height, width = frame.shape[:2]
+    x1, y1, x2, y2 = (int(round(v)) for v in args.box)
+    if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
+        raise ToolError(f"box {args.box} is empty or outside image {args.image} of size {width}x{height}")
+    result = context.experts.super_resolve(frame[y1:y2, x1:x2])
+    enlarged = result.image.reshape(-1, 3)
+    return {
+        "image": args.image,
+        "box_xyxy": [x1, y1, x2, y2],
+        "scale": result.scale,
+        "size_px": [int(result.image.shape[1]), int(result.image.shape[0])],
+        "mean_rgb": [_r(v, 1) for v in enlarged.mean(axis=0)],
+    }
+
+
 PERCEPTION_TOOLS: list[Tool] = [
     Tool(
         "estimate_depth",
@@ -99,5 +164,23 @@ PERCEPTION_TOOLS: list[Tool] = [
         "Camera positions and viewing directions of all images from multi-view reconstruction, relative to image 0, in metres.",
         ReconstructArgs,
         reconstruct_cameras,
+    ),
+    Tool(
+        "detect_objects",
+        "Open-vocabulary detection in one image: for each category, the pixel boxes (x1, y1, x2, y2) and scores of every visible instance.",
+        DetectArgs,
+        detect_objects,
+    ),
+    Tool(
+        "estimate_orientation",
+        "Which way an object faces: azimuth, elevation and in-image rotation (degrees) of the view onto the object framed by a pixel box, with a confidence.",
+        OrientationArgs,
+        estimate_orientation,
+    ),
+    Tool(
+        "super_resolve",
+        "Enlarge the region of an image inside a pixel box (for small or distant objects); reports the enlarged size and mean colour.",
+        SuperResolveArgs,
+        super_resolve,
     ),
 ]

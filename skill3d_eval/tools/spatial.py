@@ -13,7 +13,15 @@ from pydantic import BaseModel, Field
 
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
-from skill3d_eval.tools.geometry import Box3D, back_project, gravity_alignment, group_detections, transform, upright_box
+from skill3d_eval.tools.geometry import (
+    Box3D,
+    back_project,
+    cloud_gap,
+    gravity_alignment,
+    group_detections,
+    transform,
+    upright_box,
+)
 from skill3d_eval.tools.spec import Tool
 
 Category = Field(min_length=1, max_length=80, description="Object category as named in the question, e.g. 'sofa'.")
@@ -21,6 +29,11 @@ Category = Field(min_length=1, max_length=80, description="Object category as na
 
 def locate_instances(context: ToolContext, category: str) -> list[tuple[Box3D, list[int]]]:
     """Every distinct instance of `category` in the scene as an upright 3D box with the images that saw it."""
+    return [(box, images) for box, images, _ in locate_clouds(context, category)]
+
+
+def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list[int], np.ndarray]]:
+    """As `locate_instances`, plus each instance's fused gravity-aligned point cloud."""
     cameras = context.cameras()
     to_gravity = gravity_alignment(cameras.poses_c2w)
     clouds: list[np.ndarray] = []
@@ -37,9 +50,24 @@ def locate_instances(context: ToolContext, category: str) -> list[tuple[Box3D, l
                 seen_in.append(index)
     instances = []
     for group in group_detections(clouds):
-        box = upright_box(np.concatenate([clouds[i] for i in group]))
-        instances.append((box, sorted({seen_in[i] for i in group})))
+        cloud = np.concatenate([clouds[i] for i in group])
+        instances.append((upright_box(cloud), sorted({seen_in[i] for i in group}), cloud))
     return instances
+
+
+def scene_cloud(context: ToolContext) -> np.ndarray:
+    """All valid depth of all images as one gravity-aligned cloud."""
+    cameras = context.cameras()
+    to_gravity = gravity_alignment(cameras.poses_c2w)
+    clouds = []
+    for index in range(context.frame_count):
+        depth = context.depth(index)
+        points = back_project(depth.depth, np.ones(depth.depth.shape, dtype=bool), depth.intrinsics)
+        if len(points):
+            clouds.append(transform(points, cameras.poses_c2w[index]) @ to_gravity.T)
+    if not clouds:
+        raise ToolError("no valid depth in any image")
+    return np.concatenate(clouds)
 
 
 def _describe(box: Box3D, images: list[int]) -> dict[str, Any]:
@@ -86,6 +114,117 @@ def measure_distance(context: ToolContext, args: DistanceArgs) -> dict[str, Any]
     }
 
 
+class RoomArgs(BaseModel):
+    pass
+
+
+def measure_room(context: ToolContext, args: RoomArgs) -> dict[str, Any]:
+    """Every valid depth pixel of every image, fused in the gravity frame: indoor scans see the
+    walls, so the minimum-area footprint rectangle of the fused cloud is the room's floor."""
+    cloud = scene_cloud(context)
+    box = upright_box(cloud)
+    return {
+        "floor_area_m2": round(float(box.size[0] * box.size[1]), 3),
+        "extent_m": [round(float(v), 3) for v in box.size],
+        "points": len(cloud),
+        "frame": "gravity-aligned, origin at camera of image 0, z up, metres",
+    }
+
+
+class CompareArgs(BaseModel):
+    reference: str = Category
+    candidates: list[str] = Field(min_length=1, max_length=8, description="Object categories to compare, e.g. the options' objects.")
+
+
+def compare_distances(context: ToolContext, args: CompareArgs) -> dict[str, Any]:
+    reference = locate_clouds(context, args.reference)
+    if not reference:
+        raise ToolError(f"no {args.reference!r} found in any image")
+    closest: dict[str, float] = {}
+    centers: dict[str, float] = {}
+    for name in args.candidates:
+        found = locate_clouds(context, name)
+        if not found:
+            raise ToolError(f"no {name!r} found in any image")
+        closest[name] = round(min(cloud_gap(a, b) for _, _, a in reference for _, _, b in found), 3)
+        centers[name] = round(min(float(np.linalg.norm(ra.center - rb.center)) for ra, _, _ in reference for rb, _, _ in found), 3)
+    return {"reference": args.reference, "closest_point_distance_m": closest, "center_distance_m": centers}
+
+
+class AppearanceArgs(BaseModel):
+    categories: list[str] = Field(min_length=1, max_length=8, description="Object categories, e.g. the options' objects.")
+
+
+def first_appearance(context: ToolContext, args: AppearanceArgs) -> dict[str, Any]:
+    """Images are in video order, so the first image whose segmentation finds a category is its first appearance."""
+    first: dict[str, int] = {}
+    for name in args.categories:
+        for index in range(context.frame_count):
+            if len(context.segment(index, name)):
+                first[name] = index
+                break
+        else:
+            raise ToolError(f"{name!r} appears in none of the {context.frame_count} images")
+    return {"first_image": first, "order": sorted(first, key=lambda name: first[name])}
+
+
+def _only_center(context: ToolContext, name: str) -> np.ndarray:
+    instances = locate_instances(context, name)
+    if len(instances) != 1:
+        raise ToolError(f"expected exactly one {name!r} in the scene, found {len(instances)}")
+    return instances[0][0].center
+
+
+def signed_angle(origin: np.ndarray, towards: np.ndarray, point: np.ndarray) -> float:
+    """Degrees from the facing direction to the point on the floor plane, left positive (z up)."""
+    forward, vector = towards[:2] - origin[:2], point[:2] - origin[:2]
+    return float(np.degrees(np.arctan2(forward[0] * vector[1] - forward[1] * vector[0], forward @ vector)))
+
+
+BACK_FROM_DEG = 135.0  # VSI-Bench: behind if one has to turn at least 135 degrees to face it
+
+
+def _side(angle: float) -> str:
+    return "left" if angle > 0 else "right"
+
+
+class DirectionArgs(BaseModel):
+    position: str = Category
+    facing: str = Category
+    query: str = Category
+
+
+def relative_direction(context: ToolContext, args: DirectionArgs) -> dict[str, Any]:
+    position, facing, query = (_only_center(context, name) for name in (args.position, args.facing, args.query))
+    angle = signed_angle(position, facing, query)
+    return {
+        "angle_deg": round(angle, 1),
+        "left_right": _side(angle),
+        "left_right_back": "back" if abs(angle) >= BACK_FROM_DEG else _side(angle),
+        "quadrant": f"{'front' if abs(angle) < 90 else 'back'}-{_side(angle)}",
+        "convention": "standing at position, facing the facing object; positive angles to the left",
+    }
+
+
+class RouteArgs(BaseModel):
+    start: str = Category
+    facing: str = Category
+    waypoint: str = Category
+    goal: str = Category
+
+
+def _turn(angle: float) -> str:
+    return "Turn Back" if abs(angle) >= BACK_FROM_DEG else f"Turn {_side(angle).title()}"
+
+
+def plan_route(context: ToolContext, args: RouteArgs) -> dict[str, Any]:
+    """Turn at the start towards the waypoint, walk there, turn towards the goal (heading = direction walked)."""
+    start, facing, waypoint, goal = (_only_center(context, name) for name in (args.start, args.facing, args.waypoint, args.goal))
+    first = signed_angle(start, facing, waypoint)
+    second = signed_angle(waypoint, waypoint + (waypoint - start), goal)
+    return {"first_turn_deg": round(first, 1), "second_turn_deg": round(second, 1), "turns": f"{_turn(first)}, {_turn(second)}"}
+
+
 SPATIAL_TOOLS: list[Tool] = [
     Tool(
         "locate_objects",
@@ -98,5 +237,35 @@ SPATIAL_TOOLS: list[Tool] = [
         "Distance in metres between the centres of two objects that each occur once in the scene.",
         DistanceArgs,
         measure_distance,
+    ),
+    Tool(
+        "measure_room",
+        "Floor area (square metres) and extent of the room, from depth of all images fused with the camera poses.",
+        RoomArgs,
+        measure_room,
+    ),
+    Tool(
+        "compare_distances",
+        "Distances in metres from a reference object to each candidate category: between closest points and between centres.",
+        CompareArgs,
+        compare_distances,
+    ),
+    Tool(
+        "first_appearance",
+        "The first image (video order) in which each category is visible, and the categories in order of first appearance.",
+        AppearanceArgs,
+        first_appearance,
+    ),
+    Tool(
+        "relative_direction",
+        "Where the query object is for someone standing at one object and facing another: signed angle (left positive) and left/right/back/quadrant labels.",
+        DirectionArgs,
+        relative_direction,
+    ),
+    Tool(
+        "plan_route",
+        "Turns of a route: from the start object facing another, turn towards the waypoint, walk there, turn towards the goal (Turn Left/Right/Back each).",
+        RouteArgs,
+        plan_route,
     ),
 ]

@@ -1,21 +1,24 @@
-"""spatial_synth task functions: prompt, visuals and VSI-Bench scoring per question type.
+"""spatial_synth task functions: the VSI-Bench part of our generated benchmark.
 
-Scores come from `skill3d_eval.scoring`, the same functions the leaderboard and training
-rewards use. A failed or empty answer scores 0 and stays in the denominator; a question type
+Rows are in VSI-Bench's schema with the frames embedded, so scoring is VSI-Bench's own
+(`skill3d_eval.scoring.vsibench`, the functions `vsi_bench`, the leaderboard and training
+rewards use). A failed or empty answer scores 0 and stays in the denominator; a question type
 absent from the run (e.g. under --limit) reports NaN instead of a made-up 0.
 """
 
 from __future__ import annotations
 
-import math
+from skill3d_eval.data.images import DataError
+from skill3d_eval.scoring.vsibench import (
+    CHOICE_TYPES,
+    QUESTION_TYPES,
+    level_aggregation,
+    result_metrics,
+    score_question,
+    task_aggregation,
+)
 
-from skill3d_eval.scoring import choice_accuracy, numeric_mra
-
-NUMERIC_TYPES = ("object_counting", "object_abs_distance")
-METRIC_OF_TYPE = {
-    "object_counting": "object_counting_mra",
-    "object_abs_distance": "object_abs_distance_mra",
-}
+OVERALL = "spatial_synth_overall"
 
 
 def doc_to_visual(doc):
@@ -23,9 +26,11 @@ def doc_to_visual(doc):
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):
+    if doc["question_type"] not in QUESTION_TYPES:
+        raise DataError(f"spatial_synth row {doc['id']}: unknown question_type {doc['question_type']!r}")
     kwargs = lmms_eval_specific_kwargs or {}
     parts = [kwargs.get("pre_prompt", ""), doc["question"]]
-    if doc["options"]:
+    if doc["question_type"] in CHOICE_TYPES:
         parts.append("Options:\n" + "\n".join(doc["options"]))
         parts.append(kwargs.get("mca_post_prompt", ""))
     else:
@@ -33,34 +38,21 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
     return "\n".join(part for part in parts if part)
 
 
-def score(doc, reply: str) -> float:
-    if doc["question_type"] in NUMERIC_TYPES:
-        return numeric_mra(reply, doc["ground_truth"])
-    return choice_accuracy(reply, doc["ground_truth"])
-
-
 def process_results(doc, results):
-    if doc["question_type"] not in METRIC_OF_TYPE:
-        raise ValueError(f"spatial_synth row {doc['id']}: unknown question_type {doc['question_type']!r}")
-    item = {"id": doc["id"], "question_type": doc["question_type"], "score": score(doc, results[0])}
-    return {"spatial_synth_overall": item, **{metric: item for metric in METRIC_OF_TYPE.values()}}
+    reply = results[0] if results else None
+    item = {"id": doc["id"], "question_type": doc["question_type"], "score": score_question(doc["question_type"], reply, doc["ground_truth"])}
+    return {metric: item for metric in result_metrics(OVERALL)}
 
 
-def _mean_of_type(items, question_type: str) -> float:
-    scores = [item["score"] for item in items if item["question_type"] == question_type]
-    return round(sum(scores) / len(scores), 6) if scores else math.nan
-
-
-def aggregate_object_counting(items):
-    return _mean_of_type(items, "object_counting")
-
-
-def aggregate_object_abs_distance(items):
-    return _mean_of_type(items, "object_abs_distance")
-
-
-def aggregate_overall(items):
-    """Unweighted mean over the question types present, as VSI-Bench's overall."""
-    per_type = [_mean_of_type(items, t) for t in METRIC_OF_TYPE]
-    present = [value for value in per_type if not math.isnan(value)]
-    return round(sum(present) / len(present), 6) if present else math.nan
+aggregate_overall = task_aggregation("overall")
+aggregate_object_counting = task_aggregation("object_counting_mra")
+aggregate_object_abs_distance = task_aggregation("object_abs_distance_mra")
+aggregate_object_size_estimation = task_aggregation("object_size_estimation_mra")
+aggregate_room_size_estimation = task_aggregation("room_size_estimation_mra")
+aggregate_object_rel_distance = task_aggregation("object_rel_distance_accuracy")
+aggregate_object_rel_direction = task_aggregation("object_rel_direction_accuracy")
+aggregate_route_planning = task_aggregation("route_planning_accuracy")
+aggregate_obj_appearance_order = task_aggregation("obj_appearance_order_accuracy")
+aggregate_rel_direction_easy = level_aggregation("object_rel_direction_easy")
+aggregate_rel_direction_medium = level_aggregation("object_rel_direction_medium")
+aggregate_rel_direction_hard = level_aggregation("object_rel_direction_hard")

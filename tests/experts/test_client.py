@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration  # starts a real Triton server
 
 def test_server_ready_and_all_models_loaded(experts, triton_server):
     assert experts.ready()
-    assert triton_server.models == ["depth", "reconstruction", "segmentation"]
+    assert triton_server.models == ["depth", "detection", "orientation", "reconstruction", "segmentation", "super_resolution"]
 
 
 @pytest.mark.parametrize("name", ["a0", "b0"])

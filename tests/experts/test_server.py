@@ -84,7 +84,7 @@ def test_oracle_without_a_root_fails_to_load(tmp_path):
 
 def test_missing_model_and_missing_venv_are_reported_before_launch(tmp_path):
     with pytest.raises(ExpertServerError, match="no config.pbtxt"):
-        TritonServer(MODEL_REPOSITORY, EXPERTS_VENV, models=["orientation"]).start()
+        TritonServer(MODEL_REPOSITORY, EXPERTS_VENV, models=["teleportation"]).start()
     with pytest.raises(ExpertServerError, match="no bin/python"):
         TritonServer(MODEL_REPOSITORY, tmp_path).start()
 

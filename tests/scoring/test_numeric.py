@@ -1,7 +1,13 @@
 import numpy as np
 import pytest
 
-from skill3d_eval.scoring import choice_accuracy, extract_choice, extract_number, mean_relative_accuracy, numeric_mra
+from skill3d_eval.scoring import (
+    choice_accuracy,
+    extract_choice,
+    extract_number,
+    mean_relative_accuracy,
+    numeric_mra,
+)
 
 
 def test_mra_uses_ten_thresholds_like_lmms_eval():

@@ -14,6 +14,7 @@ from skill3d_eval.synth import check_dataset, load_scene
 from skill3d_eval.synth.generate import generate
 from skill3d_eval.synth.render import render_view
 from skill3d_eval.synth.schema import COLUMNS
+from skill3d_eval.synth.vsi_questions import CHOICE_TYPES
 
 
 def _tables(root):
@@ -26,7 +27,12 @@ def test_parquet_has_the_vsi_bench_columns_in_order(small_dataset, small_args):
         assert table.schema.field("id").type == pa.int64()
         assert table.schema.field("options").type == pa.list_(pa.string())
         rows = table.to_pylist()
-        assert rows and all(row["dataset"] == "spatial_synth" and row["options"] == [] for row in rows)
+        assert rows and all(row["dataset"] == "spatial_synth" for row in rows)
+        for row in rows:
+            if row["question_type"] in CHOICE_TYPES:
+                assert row["options"][0].startswith("A. ") and row["ground_truth"] in "ABCD"[: len(row["options"])]
+            else:
+                assert row["options"] == []
         assert all(len(row["frames"]) == small_args["frames"] for row in rows)
 
 

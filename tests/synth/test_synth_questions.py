@@ -59,7 +59,7 @@ def test_distance_pairs_single_objects_at_least_a_metre_apart():
 
 def test_answers_are_recomputed_from_question_text():
     for q in make_questions(SCENE, np.random.default_rng(1)):
-        assert answer_question(SCENE, q.question_type, q.question) == q.ground_truth
+        assert answer_question(SCENE, q.question_type, q.question, q.options) == q.ground_truth
 
 
 @pytest.mark.parametrize(

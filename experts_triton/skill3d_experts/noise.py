@@ -1,0 +1,115 @@
+"""Seeded, configurable errors for the oracle backends, so agents can be tested against imperfect experts.
+
+Noise is drawn from a generator keyed by (seed, model, purpose, frame key, ...), never from a
+stream consumed in request order: the same frame gets the same error whatever the batching,
+the concurrency or the number of model instances, so a noisy run is exactly reproducible and
+its results are safe to cache. Every level defaults to 0 (exact ground truth).
+
+Config parameters (strings, as all Triton parameters):
+
+| key | meaning | used by |
+| --- | --- | --- |
+| `noise_seed` | integer seed (default 0) | all |
+| `depth_scale_error` | σ of a per-frame log-normal scale factor on depth (0.1 ≈ ±10 %) | depth, reconstruction |
+| `box_jitter_px` | σ in pixels of Gaussian jitter on each box corner (clipped to the image) | detection |
+| `miss_rate` | probability in [0, 1] that a detection is dropped | detection |
+| `pose_noise_deg`, `pose_noise_m` | σ of a random rotation / translation on every view but the first | reconstruction |
+| `angle_noise_deg` | σ of Gaussian noise on azimuth / elevation / rotation | orientation |
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from skill3d_experts._triton import float_param
+
+
+@dataclass(frozen=True)
+class OracleNoise:
+    seed: int = 0
+    depth_scale_error: float = 0.0
+    box_jitter_px: float = 0.0
+    miss_rate: float = 0.0
+    pose_noise_deg: float = 0.0
+    pose_noise_m: float = 0.0
+    angle_noise_deg: float = 0.0
+
+    @classmethod
+    def from_params(cls, model: str, params: Mapping[str, str]) -> OracleNoise:
+        seed = params.get("noise_seed", "").strip() or "0"
+        if not seed.lstrip("-").isdigit():
+            raise ValueError(f"{model}: config parameter 'noise_seed' must be an integer, got {seed!r}")
+        miss_rate = float_param(model, params, "miss_rate", 0.0)
+        if miss_rate > 1:
+            raise ValueError(f"{model}: config parameter 'miss_rate' must be in [0, 1], got {miss_rate:g}")
+        return cls(
+            seed=int(seed),
+            depth_scale_error=float_param(model, params, "depth_scale_error", 0.0),
+            box_jitter_px=float_param(model, params, "box_jitter_px", 0.0),
+            miss_rate=miss_rate,
+            pose_noise_deg=float_param(model, params, "pose_noise_deg", 0.0),
+            pose_noise_m=float_param(model, params, "pose_noise_m", 0.0),
+            angle_noise_deg=float_param(model, params, "angle_noise_deg", 0.0),
+        )
+
+    @property
+    def enabled(self) -> bool:
+        return any(value for key, value in asdict(self).items() if key != "seed")
+
+    def describe(self) -> dict[str, float]:
+        """The non-zero levels and the seed, for META (empty when the oracle is exact)."""
+        return {key: value for key, value in asdict(self).items() if value or key == "seed"} if self.enabled else {}
+
+    def rng(self, *key: object) -> np.random.Generator:
+        """A generator that depends only on the seed and `key` (model, purpose, frame key, ...)."""
+        digest = hashlib.sha256(repr((self.seed, *key)).encode()).digest()
+        return np.random.default_rng(int.from_bytes(digest[:16], "little"))
+
+    def depth_scale(self, frame_key: str) -> float:
+        if not self.depth_scale_error:
+            return 1.0
+        return float(np.exp(self.depth_scale_error * self.rng("depth_scale", frame_key).standard_normal()))
+
+    def jitter_boxes(self, boxes: np.ndarray, frame_key: str, prompt: str, width: int, height: int) -> np.ndarray:
+        if not self.box_jitter_px or len(boxes) == 0:
+            return boxes
+        jitter = self.box_jitter_px * self.rng("box_jitter", frame_key, prompt).standard_normal(boxes.shape)
+        moved = boxes + jitter.astype(np.float32)
+        moved[:, [0, 2]] = np.clip(moved[:, [0, 2]], 0, width)
+        moved[:, [1, 3]] = np.clip(moved[:, [1, 3]], 0, height)
+        return moved.astype(np.float32)
+
+    def kept(self, count: int, frame_key: str, prompt: str) -> np.ndarray:
+        """Boolean mask of the detections that survive `miss_rate`."""
+        if not self.miss_rate:
+            return np.ones(count, dtype=bool)
+        return self.rng("miss", frame_key, prompt).random(count) >= self.miss_rate
+
+    def perturb_pose(self, pose: np.ndarray, frame_key: str) -> np.ndarray:
+        if not (self.pose_noise_deg or self.pose_noise_m):
+            return pose
+        rng = self.rng("pose", frame_key)
+        axis_angle = np.deg2rad(self.pose_noise_deg) * rng.standard_normal(3)
+        noisy = np.array(pose, dtype=np.float64)
+        noisy[:3, :3] = rotation_from_axis_angle(axis_angle) @ noisy[:3, :3]
+        noisy[:3, 3] += self.pose_noise_m * rng.standard_normal(3)
+        return noisy.astype(np.float32)
+
+    def perturb_angles(self, angles: np.ndarray, frame_key: str, box: tuple[float, ...]) -> np.ndarray:
+        if not self.angle_noise_deg:
+            return angles
+        return (angles + self.angle_noise_deg * self.rng("angles", frame_key, box).standard_normal(3)).astype(np.float32)
+
+
+def rotation_from_axis_angle(axis_angle: np.ndarray) -> np.ndarray:
+    """Rodrigues' formula."""
+    angle = float(np.linalg.norm(axis_angle))
+    if angle < 1e-12:
+        return np.eye(3)
+    x, y, z = axis_angle / angle
+    k = np.array([[0, -z, y], [z, 0, -x], [-y, x, 0]])
+    return np.eye(3) + np.sin(angle) * k + (1 - np.cos(angle)) * (k @ k)

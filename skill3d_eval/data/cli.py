@@ -1,0 +1,41 @@
+"""`skill3d-eval data ...`: point our tasks at local data (see `local_task`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    data = commands.add_parser("data", help="benchmark data from local sources").add_subparsers(dest="action", required=True)
+    local = data.add_parser("local-task", help="write an --include_path YAML pointing one of our tasks at local files")
+    local.add_argument("task")
+    local.add_argument("--test", type=Path, required=True, help="parquet / JSONL file, save_to_disk dir, or a dir of <split>.parquet")
+    local.add_argument("--train", type=Path, help="a training split file of the same type")
+    local.add_argument("--video-root", type=Path, help="directory videos are found under (vsi_bench)")
+    local.add_argument("--image-root", type=Path, help="directory relative image paths are found under")
+    local.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
+    local.set_defaults(run=_local_task)
+    splits = data.add_parser("skill3d-splits", help="override YAMLs for the original system's skill3d_splits/*.jsonl")
+    splits.add_argument("splits_dir", type=Path)
+    splits.add_argument("--media-root", type=Path, required=True, help="the root image/video paths are relative to")
+    splits.add_argument("--out", type=Path, required=True)
+    splits.set_defaults(run=_skill3d_splits)
+
+
+def _local_task(args: argparse.Namespace) -> int:
+    from skill3d_eval.data.local_task import write_local_task
+
+    path = write_local_task(args.task, args.test, args.out, train=args.train, video_root=args.video_root, image_root=args.image_root)
+    print(f"{path}\nrun: lmms-eval --model skill3d --tasks {args.task} --include_path {args.out}")
+    return 0
+
+
+def _skill3d_splits(args: argparse.Namespace) -> int:
+    from skill3d_eval.data.skill3d_splits import write_split_tasks
+
+    written = write_split_tasks(args.splits_dir, args.media_root, args.out)
+    for task, path in written.items():
+        print(f"{task}: {path}")
+    print(f"run: lmms-eval --model skill3d --tasks {','.join(written)} --include_path {args.out}")
+    return 0

@@ -1,0 +1,138 @@
+"""`skill3d-eval skills ...`: seed, evolve, freeze, export/import, check a library for leakage."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from skill3d_eval.settings import REPO_ROOT
+
+DEFAULT_STORE = REPO_ROOT / "skill_store" / "library.sqlite"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    skills = commands.add_parser("skills", help="the Skill Library").add_subparsers(dest="action", required=True)
+
+    def store_arg(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("--store", default=str(DEFAULT_STORE), help="SQLite path or SQLAlchemy URL")
+
+    init = skills.add_parser("init", help="create the store (migrating an old one) and load the seed skills")
+    store_arg(init)
+    init.add_argument("--seeds", type=Path, default=None)
+    init.set_defaults(run=_init)
+
+    evolve = skills.add_parser("evolve", help="promote skills and lessons from training-split trajectories")
+    store_arg(evolve)
+    evolve.add_argument("--trajectories", type=Path, nargs="+", required=True, help="trajectories.jsonl files")
+    evolve.add_argument("--references", type=Path, required=True, help="the split's parquet (ground truth by row)")
+    evolve.add_argument("--split", default="train")
+    evolve.add_argument("--min-successes", type=int, default=3)
+    evolve.add_argument("--success-threshold", type=float, default=0.5)
+    evolve.add_argument("--distill-model", default=None, help="rewrite promoted skills' strategy and lessons with this model (OpenAI-compatible)")
+    evolve.add_argument("--distill-base-url", default=None, help="endpoint for --distill-model (default: the SDK's OPENAI_BASE_URL)")
+    evolve.set_defaults(run=_evolve)
+
+    freeze = skills.add_parser("freeze", help="write an immutable, content-hashed snapshot of the active skills")
+    store_arg(freeze)
+    freeze.add_argument("--out", type=Path, default=REPO_ROOT / "skill_store" / "snapshots")
+    freeze.add_argument("--embedder", choices=["minilm-l6-v2", "lexical-hash-384"], default="minilm-l6-v2")
+    freeze.set_defaults(run=_freeze)
+
+    export = skills.add_parser("export", help="write the store as JSON")
+    store_arg(export)
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(run=_export)
+
+    load = skills.add_parser("import", help="add or replace skills from a JSON export")
+    store_arg(load)
+    load.add_argument("--file", type=Path, required=True)
+    load.set_defaults(run=_import)
+
+    leakage = skills.add_parser("check-leakage", help="refuse a library built from the evaluated split's scenes or questions")
+    leakage.add_argument("--library", type=Path, required=True)
+    leakage.add_argument("--dataset", type=Path, required=True, help="the evaluated split's parquet")
+    leakage.set_defaults(run=_check_leakage)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from skill3d_eval.skills.seeds import SEED_DIR, load_seed_skills
+    from skill3d_eval.skills.store import SkillStore
+
+    store = SkillStore(args.store)
+    skills = load_seed_skills(args.seeds or SEED_DIR)
+    store.put_many(skills)
+    print(f"{args.store}: schema v{store.schema_version()}, {len(skills)} seed skills")
+    return 0
+
+
+def _evolve(args: argparse.Namespace) -> int:
+    from skill3d_eval.agent.trajectory_log import read_trajectories
+    from skill3d_eval.skills.evolve import EvolutionConfig, evolve
+    from skill3d_eval.skills.references import load_references
+    from skill3d_eval.skills.store import SkillStore
+
+    trajectories = [t for path in args.trajectories for t in read_trajectories(path)]
+    config = EvolutionConfig(split=args.split, min_successes=args.min_successes, success_threshold=args.success_threshold)
+    store = SkillStore(args.store)
+    report = evolve(store, trajectories, load_references(args.references), config)
+    if args.distill_model:
+        import openai
+
+        from skill3d_eval.skills.distill import distill
+
+        client = openai.OpenAI(base_url=args.distill_base_url)
+        for skill_id in report.promoted + report.merged:
+            store.put(distill(store.get(skill_id), client, args.distill_model))
+    print(json.dumps(report.__dict__, indent=2))
+    return 0
+
+
+def _freeze(args: argparse.Namespace) -> int:
+    from skill3d_eval.skills.embedding import embedder_named
+    from skill3d_eval.skills.snapshot import freeze
+    from skill3d_eval.skills.store import SkillStore
+
+    store = SkillStore(args.store)
+    print(freeze(store.skills(), embedder_named(args.embedder), args.out, store.library_version()))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from skill3d_eval.skills.store import SkillStore
+
+    args.out.write_text(json.dumps(SkillStore(args.store).export_json(), indent=2, sort_keys=True) + "\n")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from skill3d_eval.skills.store import SkillStore
+
+    try:
+        document = json.loads(args.file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"{args.file}: cannot read a skill export: {exc}") from exc
+    print(f"{SkillStore(args.store).import_json(document, str(args.file))} skills imported")
+    return 0
+
+
+def _check_leakage(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from skill3d_eval.skills.leakage import LeakageError, check_leakage
+    from skill3d_eval.skills.snapshot import FrozenLibrary
+
+    library = FrozenLibrary.open(args.library)
+    rows = pd.read_parquet(args.dataset, columns=["id", "scene_name", "question"])
+    samples = [_Row(str(r.id), str(r.question), str(r.scene_name)) for r in rows.itertuples(index=False)]
+    try:
+        check_leakage(library.skills, samples)
+    except LeakageError as exc:
+        raise SystemExit(f"{args.library} vs {args.dataset}: {exc}") from exc
+    print(f"{args.library}: no overlap with {args.dataset} ({len(samples)} questions)")
+    return 0
+
+
+class _Row:
+    def __init__(self, sample_id: str, question: str, scene: str):
+        self.sample_id, self.question, self.scene = sample_id, question, scene

@@ -1,0 +1,85 @@
+"""Rollouts of a policy over a spatial_synth split through the real Runner, and their accuracy.
+
+Samples are built exactly as lmms-eval builds them for the `skill3d` model (the task's own
+`doc_to_text` / `doc_to_visual`, sample ids "task/split/row"), so trajectories produced here
+are interchangeable with those of `lmms-eval --model skill3d` runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+from collections import defaultdict
+from functools import lru_cache
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pandas as pd
+import yaml
+from PIL import Image
+
+from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.agent.runner import Policy, Runner
+from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.experts.client import ExpertsClient
+from skill3d_eval.settings import TASKS_DIR
+from skill3d_eval.skills.references import Reference, load_references
+
+TASK = "spatial_synth"
+
+
+@lru_cache(maxsize=1)
+def _task_utils() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("spatial_synth_utils", TASKS_DIR / TASK / "utils.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@lru_cache(maxsize=1)
+def _prompt_kwargs() -> dict:
+    text = (TASKS_DIR / TASK / f"{TASK}.yaml").read_text()
+    text = "\n".join(line for line in text.splitlines() if "!function" not in line)
+    return yaml.safe_load(text)["lmms_eval_specific_kwargs"]["default"]
+
+
+def split_path(root: Path, split: str) -> Path:
+    return root / "data" / f"{split}.parquet"
+
+
+def synth_samples(root: Path, split: str, task_types: set[str] | None = None) -> tuple[list[tuple[str, int, str]], dict[int, Sample]]:
+    """(keys, samples by row) of a split, optionally only some question types."""
+    frame = pd.read_parquet(split_path(root, split))
+    keys, samples = [], {}
+    for row_index, row in enumerate(frame.to_dict("records")):
+        row["options"] = [str(o) for o in row["options"]]
+        if task_types is not None and row["question_type"] not in task_types:
+            continue
+        sample_id = f"{TASK}/{split}/{row_index}"
+        frames = [np.asarray(Image.open(io.BytesIO(f["bytes"])).convert("RGB")) for f in row["frames"]]
+        samples[row_index] = Sample(
+            task=TASK, doc_id=row_index, sample_id=sample_id,
+            question=_task_utils().doc_to_text(row, _prompt_kwargs()), frames=frames,
+            task_type=row["question_type"], options=row["options"], scene=row["scene_name"],
+        )
+        keys.append((TASK, row_index, sample_id))
+    return keys, samples
+
+
+def run_rollouts(policy: Policy, experts: ExpertsClient, run_dir: Path, keys: list[tuple[str, int, str]], samples: dict[int, Sample], concurrency: int = 2) -> list[Trajectory]:
+    runner = Runner(policy, experts, TrajectoryLog(run_dir), run_id=run_dir.name, fingerprint=run_dir.name, concurrency=concurrency, resume=False)
+    return runner.run(keys, lambda index: samples[keys[index][1]])
+
+
+def accuracy_by_type(trajectories: list[Trajectory], references: dict[int, Reference]) -> dict[str, float]:
+    scores: dict[str, list[float]] = defaultdict(list)
+    for trajectory in trajectories:
+        reference = references[trajectory.doc_id]
+        scores[reference.question_type].append(reference.score(trajectory.answer) if trajectory.stop_reason != "error" else 0.0)
+    return {task: float(np.mean(values)) for task, values in sorted(scores.items())}
+
+
+def references_of(root: Path, split: str) -> dict[int, Reference]:
+    return load_references(split_path(root, split))

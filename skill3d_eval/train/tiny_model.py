@@ -1,0 +1,100 @@
+"""A tiny, randomly initialised Qwen3-VL checkpoint built from a config, for smoke runs.
+
+No weights can be downloaded here, and training code must still run end to end on CPU: this
+builds the real model class, a byte-level BPE tokenizer trained on a small corpus (with Qwen's
+special tokens), the real image processor and TRL's Qwen3-VL chat template (which renders
+tool calls), and saves them as an ordinary checkpoint directory that `from_pretrained` loads.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+from transformers import (
+    PreTrainedTokenizerFast,
+    Qwen2VLImageProcessorPil,
+    Qwen3VLConfig,
+    Qwen3VLForConditionalGeneration,
+    Qwen3VLProcessor,
+)
+from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
+from trl.chat_template_utils import qwen3_vl_chat_template
+
+from skill3d_eval.agent.prompt import SYSTEM_PROMPT
+from skill3d_eval.tools import default_toolset
+
+SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
+# Single tokens as in Qwen's vocabulary, but not special: they survive decoding, so tool calls can be parsed.
+TOOL_TOKENS = ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"]
+# Enough text for the BPE to learn the prompt's, the tool schemas' and the chat template's frequent
+# pieces, so a conversation costs few tokens (the schemas alone are ~5k characters).
+_CORPUS = [
+    SYSTEM_PROMPT,
+    json.dumps(default_toolset().openai_schemas()),
+    "system user assistant tool You are a helpful assistant.",
+    '{"name": "locate_objects", "arguments": {"category": "chair"}}',
+    '{"name": "measure_distance", "arguments": {"object_a": "table", "object_b": "sofa"}}',
+    "How many chair(s) are in this room? What is the distance between the table and the sofa (in meters)?",
+    "# Tools You may call one or more functions to assist with the user query. <tools></tools> function signatures",
+    "0 1 2 3 4 5 6 7 8 9 10 0.5 1.25 2.4 meters count center_distance_m Image Options A B C D",
+]
+
+
+def tiny_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerFast:
+    tokenizer = Tokenizer(models.BPE())
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
+    tokenizer.train_from_iterator(_CORPUS * 4, trainer=trainer)
+    tokenizer.add_special_tokens([AddedToken(token, special=True, normalized=False) for token in SPECIAL_TOKENS])
+    tokenizer.add_tokens([AddedToken(token, special=False, normalized=False) for token in TOOL_TOKENS])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        eos_token="<|im_end|>",
+        pad_token="<|endoftext|>",
+        padding_side="left",
+        extra_special_tokens={"image_token": "<|image_pad|>", "video_token": "<|video_pad|>", "vision_start_token": "<|vision_start|>", "vision_end_token": "<|vision_end|>"},
+    )
+
+
+def tiny_processor(max_pixels: int = 64 * 64) -> Qwen3VLProcessor:
+    """Images are resized to at most `max_pixels` so each one costs a handful of tokens."""
+    image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
+    video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
+    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tiny_tokenizer(), video_processor=video_processor, chat_template=qwen3_vl_chat_template)
+
+
+def tiny_config(tokenizer: PreTrainedTokenizerFast) -> Qwen3VLConfig:
+    ids = tokenizer.convert_tokens_to_ids
+    text = {
+        "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 8, "max_position_embeddings": 32768,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1], "mrope_interleaved": True},
+        "pad_token_id": ids("<|endoftext|>"), "bos_token_id": ids("<|endoftext|>"), "eos_token_id": ids("<|im_end|>"),
+    }
+    vision = {
+        "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4, "patch_size": 16, "spatial_merge_size": 2,
+        "temporal_patch_size": 2, "out_hidden_size": 32, "num_position_embeddings": 64, "deepstack_visual_indexes": [1],
+    }
+    return Qwen3VLConfig(
+        text_config=text, vision_config=vision,
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+
+
+def build_tiny_qwen_vl(out_dir: Path, seed: int = 0) -> Path:
+    """Write a loadable checkpoint (model, tokenizer, processor, chat template) to `out_dir`."""
+    torch.manual_seed(seed)
+    processor = tiny_processor()
+    model = Qwen3VLForConditionalGeneration(tiny_config(processor.tokenizer))
+    model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
+    model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
+    out_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out_dir)
+    processor.save_pretrained(out_dir)
+    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.train.tiny_model", "seed": seed}))
+    return out_dir
