@@ -14,7 +14,7 @@ QUIET_PIP = { grep -v "is ignored: it is neither a file nor a directory" || true
 .PHONY: help setup demo test clean-venvs
 
 help:
-	@echo "make demo   - install, generate spatial_synth, serve experts on local Triton, evaluate, print scores"
+	@echo "make demo   - install, generate spatial_synth, serve experts on local Triton, evolve skills, evaluate baselines and skills, print the leaderboard"
 	@echo "make test   - install, then run the test suite"
 
 $(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill3d_eval.agent.records import Trajectory
-from skill3d_eval.tools import ToolArgumentError, ToolSet
+from skill3d_eval.metrics.tool_calls import INVALID, call_failure
+from skill3d_eval.tools import ToolSet
 
 
 class ExportFilters(BaseModel):
@@ -30,14 +31,10 @@ def rejection_reason(trajectory: Trajectory, score: float, images: int, tools: T
         return "incorrect"
     if filters.only_well_formed:
         for turn in trajectory.turns:
-            for call in turn.tool_calls:
-                tool = tools.tools.get(call.name)
-                if tool is None:
-                    return "unknown_tool"
-                try:
-                    tool.parse(call.arguments)
-                except ToolArgumentError:
-                    return "invalid_arguments"
+            observations = {observation.tool_call_id: observation for observation in turn.observations}
+            failures = [call_failure(call, observations.get(call.id), tools) for call in turn.tool_calls]
+            if invalid := next((failure for failure in failures if failure in INVALID), None):
+                return invalid
             if any(not observation.ok for observation in turn.observations):
                 return "failed_tool_call"
     turns = sum(1 for turn in trajectory.turns if turn.tool_calls) + 1

@@ -1,49 +1,27 @@
 """A minimal OpenAI-compatible chat endpoint that answers with a checkpoint through transformers.
 
 Stands in for `vllm serve CHECKPOINT` (not installable here for Qwen-VL on CPU): the agent's
-`llm` policy talks to it over real HTTP with the `openai` SDK. Requests are rendered with the
-checkpoint's own chat template — images from the data URLs, tools from the request — and
-answered greedily; tool calls stay in the text as `<tool_call>` tags, which the policy parses.
+`llm` policy talks to it over real HTTP with the `openai` SDK. Generation is the project's
+in-process backend (`TransformersEndpoint`), so this file adds only the HTTP around it; replies
+are capped at a few tokens to keep the chain test fast.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Self
 
-import torch
-from PIL import Image
-from transformers import AutoModelForImageTextToText, AutoProcessor
+from skill3d_eval.llm.transformers_backend import TransformersEndpoint
 
 MAX_NEW_TOKENS = 16
 
 
-def _image(url: str) -> Image.Image:
-    return Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))).convert("RGB")
-
-
-def _chat(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    chat = []
-    for message in messages:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = [
-                {"type": "image", "image": _image(block["image_url"]["url"])} if block["type"] == "image_url" else {"type": "text", "text": block["text"]}
-                for block in content
-            ]
-        chat.append({**message, "content": content if content is not None else ""})
-    return chat
-
-
 class CheckpointEndpoint:
     def __init__(self, checkpoint: Path):
-        self.processor = AutoProcessor.from_pretrained(checkpoint)
-        self.model = AutoModelForImageTextToText.from_pretrained(checkpoint, dtype=torch.float32).eval()
+        self.backend = TransformersEndpoint(checkpoint)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -62,24 +40,10 @@ class CheckpointEndpoint:
         self._server.server_close()
 
     def complete(self, request: dict[str, Any]) -> dict[str, Any]:
-        tools = [tool["function"] for tool in request.get("tools") or []] or None
         with self._lock:
             self.requests.append(request)
-            inputs = self.processor.apply_chat_template(
-                _chat(request["messages"]), tools=tools, add_generation_prompt=True, tokenize=True, return_dict=True, return_tensors="pt",
-            )
-            with torch.no_grad():
-                output = self.model.generate(**inputs, max_new_tokens=min(MAX_NEW_TOKENS, request.get("max_tokens") or MAX_NEW_TOKENS), do_sample=False)
-        prompt_tokens = inputs["input_ids"].shape[1]
-        text = self.processor.decode(output[0, prompt_tokens:], skip_special_tokens=True)
-        return {
-            "id": f"chatcmpl-{len(self.requests)}",
-            "object": "chat.completion",
-            "created": 0,
-            "model": request.get("model", "checkpoint"),
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": output.shape[1] - prompt_tokens, "total_tokens": output.shape[1]},
-        }
+        capped = {**request, "max_tokens": min(MAX_NEW_TOKENS, request.get("max_tokens") or MAX_NEW_TOKENS)}
+        return self.backend.complete(capped).model_dump(mode="json", exclude_none=True)
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         outer = self
