@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -31,8 +32,10 @@ class TrajectoryLog:
         run_dir.mkdir(parents=True, exist_ok=True)
 
     def write_run_info(self, info: dict[str, Any]) -> None:
-        tmp = self.run_dir / "run_info.json.tmp"
-        tmp.write_text(json.dumps(info, indent=2, sort_keys=True, default=str))
+        # A temporary file of its own per writer: ranks of a sharded run write this at once.
+        fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".run_info.", suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(info, indent=2, sort_keys=True, default=str))
         os.replace(tmp, self.run_dir / "run_info.json")
 
     def append(self, trajectory: Trajectory) -> None:

@@ -49,7 +49,9 @@ def test_two_ranks_and_two_triton_replicas(synth_root, tmp_path):
         assert "Running on rank 1" in log, log[-3000:]
         assert inferences(a.grpc_url) > 0 and inferences(b.grpc_url) > 0, "both replicas should have served calls"
 
-    (results_file,) = (tmp_path / "out").rglob("*_results.json")
+    results_files = list((tmp_path / "out").rglob("*_results.json"))
+    assert completed.returncode == 0 and len(results_files) == 1, log[-4000:]
+    (results_file,) = results_files
     results = json.loads(results_file.read_text())
     assert results["n-samples"]["spatial_synth"]["effective"] == 10
     assert results["results"]["spatial_synth"]["spatial_synth_overall,none"] >= 0.95
