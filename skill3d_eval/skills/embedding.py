@@ -74,9 +74,11 @@ class MiniLMEmbedder:
     def _encode(self, texts: list[str]) -> np.ndarray:
         # A query is small: on a loaded machine torch's thread pool waiting for busy cores costs
         # 5-50x the work itself (measured: 2 threads 70-430 ms vs 1 thread 15 ms at load 7 on 2
-        # cores), while on an idle one 2 threads halve it. So small batches use the idle cores only.
+        # cores), while on an idle one 2 threads halve it. So small batches use the cores other
+        # processes leave idle; the load average counts this process too, hence the + 1.
         previous = self._torch.get_num_threads()
-        threads = previous if len(texts) > SMALL_BATCH else max(1, min(previous, (os.cpu_count() or 1) - int(os.getloadavg()[0])))
+        idle = (os.cpu_count() or 1) - int(os.getloadavg()[0]) + 1
+        threads = previous if len(texts) > SMALL_BATCH else max(1, min(previous, idle))
         with self._lock, self._torch.inference_mode():
             self._torch.set_num_threads(threads)
             try:
