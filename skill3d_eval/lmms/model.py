@@ -67,7 +67,8 @@ class Skill3D(lmms):
             return sample
 
         with self._experts() as (client, experts_info):
-            self.log.write_run_info(self._run_info(experts_info))
+            run_info = self._run_info(experts_info)
+            self.log.write_run_info(run_info)
             runner = Runner(
                 self._policy({task for task, _, _ in keys}),
                 client,
@@ -78,6 +79,10 @@ class Skill3D(lmms):
                 resume=self.settings.resume,
             )
             trajectories = runner.run(keys, load)
+            if self.settings.expert_cache_dir is not None:
+                clients = client.clients if isinstance(client, ReplicaPool) else [client]
+                hits = sum(c.stats.cache_hits for c in clients)
+                self.log.write_run_info({**run_info, "expert_cache": {"hits": hits, "misses": sum(c.stats.server_calls for c in clients)}})
         return [
             GenerationResult(
                 text=t.answer,

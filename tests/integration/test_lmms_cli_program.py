@@ -53,3 +53,14 @@ def test_model_starts_and_stops_its_own_triton_when_no_url_is_given(synth_root, 
     assert run_info["experts"]["started_locally"] is True
     log = (runs / "local" / "triton.log").read_text()
     assert "Started GRPCInferenceService" in log
+
+
+def test_expert_cache_is_shared_across_runs_and_recorded(synth_triton, tmp_path):
+    def run(name):
+        args = {"policy": "program", "triton_url": synth_triton.grpc_url, "output_dir": tmp_path / "runs", "run_name": name, "expert_cache_dir": tmp_path / "cache"}
+        run_lmms_eval(["spatial_synth"], args, tmp_path / name, limit=3)
+        return json.loads((tmp_path / "runs" / name / "run_info.json").read_text())["expert_cache"]
+
+    first, second = run("cold"), run("warm")
+    assert first["hits"] < first["misses"] and first["misses"] > 0
+    assert second == {"hits": first["hits"] + first["misses"], "misses": 0}
