@@ -17,19 +17,20 @@ help:
 	@echo "make demo   - install, generate spatial_synth, serve experts on local Triton, evolve skills, evaluate baselines and skills, print the leaderboard"
 	@echo "make test   - install, then run the test suite"
 
-$(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml
+$(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml constraints/evaluator.txt
 	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	# torch first, pinned: an unpinned resolve would pull a multi-GB download.
 	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1 2>&1 | $(QUIET_PIP)
-	$(VENV)/bin/pip install -q -e ./experts_triton -e ".[dev,train]" 2>&1 | $(QUIET_PIP)
+	# The verified versions of everything else (constraints/): a newer release on the registry cannot break setup.
+	$(VENV)/bin/pip install -q -c constraints/evaluator.txt -e ./experts_triton -e ".[dev,train]" 2>&1 | $(QUIET_PIP)
 	$(VENV)/bin/python -c "import torch, lmms_eval, trl, skill3d_eval, skill3d_experts"
 	touch $@
 
-$(XVENV)/.stamp: experts_triton/pyproject.toml
+$(XVENV)/.stamp: experts_triton/pyproject.toml constraints/experts.txt
 	test -x $(XVENV)/bin/python || $(PYTHON) -m venv $(XVENV)
 	# The bundled Triton Python-backend stub needs numpy 1.26.x; torch 2.13.0 is the local CPU wheel.
 	$(XVENV)/bin/pip install -q torch==2.13.0 "numpy>=1.26,<2" 2>&1 | $(QUIET_PIP)
-	$(XVENV)/bin/pip install -q -e "./experts_triton[serve]" 2>&1 | $(QUIET_PIP)
+	$(XVENV)/bin/pip install -q -c constraints/experts.txt -e "./experts_triton[serve]" 2>&1 | $(QUIET_PIP)
 	$(XVENV)/bin/python -c "import numpy, pytriton, transformers, onnxruntime, skill3d_experts; assert numpy.__version__.startswith('1.26')"
 	touch $@
 
