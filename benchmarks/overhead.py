@@ -1,9 +1,12 @@
 """Harness overhead per agent turn, as a fraction of a 100 ms turn.
 
 Zero-latency LLM (a local OpenAI-compatible endpoint in another process that answers at
-once) and zero-latency experts (precomputed results), so all measured time is the harness:
+once) and zero-latency experts (precomputed results): the wall time is the harness's —
 prompt building with 8 frames, HTTP + JSON through the openai SDK, schema validation, tool
-execution, observation encoding, trajectory writing. Target: <= 5% of a 100 ms turn.
+execution, observation encoding, trajectory writing — plus the endpoint's own handling
+(parsing the request, writing the reply), which the endpoint measures and which is
+subtracted: a real LLM server does that on its own machine. Both are printed.
+Target: <= 5% of a 100 ms turn.
 Run: .venv/bin/python benchmarks/overhead.py [--questions 100]
 """
 
@@ -49,10 +52,11 @@ def script(messages):
     return answer("3") if calls >= TURNS - 1 else tool_call("estimate_depth", {"image": calls, "points": [[10, 10], [20, 30]]})
 
 
-def serve(port_queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
+def serve(queue: multiprocessing.Queue, stop: multiprocessing.Event) -> None:
     with ScriptedLLM(script) as llm:
-        port_queue.put(llm.base_url)
+        queue.put(llm.base_url)
         stop.wait()
+        queue.put(llm.handling_seconds)
 
 
 def main() -> int:
@@ -78,11 +82,16 @@ def main() -> int:
             wall = time.perf_counter() - started
     finally:
         stop.set()
+        endpoint_seconds = ports.get(timeout=30)
         server.join(timeout=10)
     assert all(t.answer == "3" and len(t.turns) == TURNS and t.turns[0].observations[0].ok for t in trajectories)
-    per_turn = wall / (args.questions * TURNS)
+    turns = args.questions * TURNS
+    per_turn = (wall - endpoint_seconds) / turns
     fraction = per_turn / TURN_BUDGET_S
-    print(f"{args.questions} questions x {TURNS} turns, {args.frames} frames each: {wall:.2f} s, {per_turn * 1000:.2f} ms per turn")
+    print(
+        f"{args.questions} questions x {TURNS} turns, {args.frames} frames each: wall {wall:.2f} s ({wall / turns * 1000:.2f} ms per turn), "
+        f"of which the endpoint's own handling {endpoint_seconds:.2f} s: harness {per_turn * 1000:.2f} ms per turn"
+    )
     print(f"RESULT overhead_fraction_of_100ms_turn {fraction:.4f} target <= 0.05 {'PASS' if fraction <= 0.05 else 'FAIL'}")
     return 0
 

@@ -7,6 +7,8 @@ from typing import Any, Protocol
 import openai
 from openai.types.chat import ChatCompletion
 
+from skill3d_eval.llm.request_body import encode_chat_body
+
 
 class ChatEndpoint(Protocol):
     def complete(self, body: dict[str, Any]) -> ChatCompletion: ...
@@ -20,6 +22,6 @@ class OpenAIEndpoint:
 
     def complete(self, body: dict[str, Any]) -> ChatCompletion:
         # The SDK's documented raw-request path: same retries, Retry-After and typed response,
-        # without re-walking the whole message history through its TypedDict transform on every
-        # turn (which cost more than everything else the harness does per turn).
-        return self.client.post("/chat/completions", body=body, cast_to=ChatCompletion)
+        # without re-walking the whole message history through its TypedDict transform, and with
+        # the body's images serialised once per conversation instead of once per turn.
+        return self.client.post("/chat/completions", content=encode_chat_body(body), cast_to=ChatCompletion)

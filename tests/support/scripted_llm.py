@@ -46,13 +46,22 @@ def delayed(reply: Reply, seconds: float) -> Reply:
 RESET: Reply = {"reset": True}
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default backlog is 5: a burst of concurrent clients overflows it and their
+    # connections stall or fail. Real endpoints listen with a backlog of hundreds or more.
+    request_queue_size = 1024
+
+
 class ScriptedLLM:
     def __init__(self, script: Script):
         self.script = script
         self.requests: list[dict[str, Any]] = []
+        # The endpoint's own time (read, parse, script, reply; scripted delays excluded), so a
+        # benchmark can tell the harness's time from the fake LLM's.
+        self.handling_seconds = 0.0
         self._ids = itertools.count()
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -74,7 +83,7 @@ class ScriptedLLM:
         return self.script(request["messages"]), number
 
     @staticmethod
-    def _completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, Any]:
+    def completion(request: dict[str, Any], reply: Reply, number: int) -> dict[str, Any]:
         message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
         calls = reply.get("tool_calls") or []
         if calls:
@@ -95,23 +104,40 @@ class ScriptedLLM:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            # Keep-alive, as real endpoints (vLLM, OpenAI) do: clients reuse their connections.
+            protocol_version = "HTTP/1.1"
+            # Headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm holds
+            # the body back until the client's delayed ACK (~40 ms) on a reused connection.
+            disable_nagle_algorithm = True
+
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                raw = self.rfile.read(int(self.headers["Content-Length"]))
+                # Counted from the received body on: waiting for the client's bytes is the client's time.
+                started, self.slept = time.perf_counter(), 0.0
+                try:
+                    self._respond(json.loads(raw))
+                finally:
+                    with outer._lock:
+                        outer.handling_seconds += time.perf_counter() - started - self.slept
+
+            def _respond(self, body: dict[str, Any]) -> None:
                 if not self.path.endswith("/chat/completions"):
                     self.send_error(404)
                     return
                 reply, number = outer._reply(body)
-                time.sleep(reply.get("delay", 0))
+                self.slept = reply.get("delay", 0)
+                time.sleep(self.slept)
                 if reply.get("reset"):
                     # SO_LINGER 0: close() sends a TCP RST instead of an orderly FIN.
                     self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                     self.connection.close()
+                    self.close_connection = True
                     return
                 status = reply.get("status", 200)
                 if "body" in reply:
                     payload = reply["body"]
                 elif status == 200:
-                    payload = json.dumps(outer._completion(body, reply, number)).encode()
+                    payload = json.dumps(outer.completion(body, reply, number)).encode()
                 else:
                     payload = json.dumps({"error": {"message": f"scripted {status}", "type": "scripted"}}).encode()
                 try:
@@ -123,7 +149,7 @@ class ScriptedLLM:
                     self.end_headers()
                     self.wfile.write(payload)
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (timeout) before the scripted delay ended
+                    self.close_connection = True  # the client gave up (timeout) before the scripted delay ended
 
             def log_message(self, *args: object) -> None:
                 pass
