@@ -30,7 +30,8 @@ def png_bytes(leaderboard: Leaderboard, dpi: int = 110) -> bytes:
         axis.set_ylim(0, 105)
         axis.set_ylabel("score (%)")
         axis.set_title(f"{table.layout.name} ({table.questions} questions)", loc="left")
-        axis.legend(fontsize="small", ncols=min(3, len(runs)), loc="upper right")
+        # Beside the axes: inside, it covered the bars of the last columns.
+        axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
         axis.grid(axis="y", alpha=0.3)
     figure.tight_layout()
     buffer = io.BytesIO()
