@@ -22,7 +22,9 @@ def _rich_table(title: str, frame) -> Table:
     for column in frame.columns:
         rich_table.add_column(str(column), justify="left" if column in ("run", "policy", "library") else "right")
     for _, row in frame.iterrows():
-        rich_table.add_row(*[str(value) for value in row])
+        # The interval (and the significance) under the score: one column per task then fits a
+        # terminal without rich wrapping every cell over three lines and eliding the run names.
+        rich_table.add_row(*[str(value).replace(" [", "\n[").replace(" (", "\n(") for value in row], end_section=True)
     return rich_table
 
 
