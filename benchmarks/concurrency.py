@@ -31,9 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from skill3d_eval.llm import OpenAIEndpoint  # noqa: E402
 from skill3d_eval.agent.loop import LLMPolicy  # noqa: E402
-from skill3d_eval.agent.records import Sample  # noqa: E402
+from skill3d_eval.records import Sample  # noqa: E402
 from skill3d_eval.agent.runner import Runner  # noqa: E402
-from skill3d_eval.agent.trajectory_log import TrajectoryLog  # noqa: E402
+from skill3d_eval.trajectory_log import TrajectoryLog  # noqa: E402
 from skill3d_eval.tools import default_toolset  # noqa: E402
 from tests.support.scripted_llm import ScriptedLLM, answer, delayed, tool_call  # noqa: E402
 

@@ -24,7 +24,7 @@ import numpy as np
 
 from skill3d_eval.experts import ExpertsClient, TritonServer
 from skill3d_eval.experts.export import export_model
-from skill3d_eval.experts.tiny_models import tiny_depth_anything
+from skill3d_eval.testing.tiny_experts import tiny_depth_anything
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY
 
 CLIENTS = 16

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import MINILM, embedder_named
 from skill3d_eval.skills.model import FailureKind, Lesson, SkillStats
 from skill3d_eval.skills.seeds import load_seed_skills

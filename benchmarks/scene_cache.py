@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from skill3d_eval.agent.program import ProgramError, ProgramPolicy
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.experts import ExpertsClient, oracle_server
 from skill3d_eval.settings import SYNTH_ROOT
 from skill3d_eval.synth.questions import make_questions

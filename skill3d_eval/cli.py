@@ -17,7 +17,7 @@ COMMAND_MODULES = (
     "skill3d_eval.demo",
     "skill3d_eval.skills.cli",
     "skill3d_eval.leaderboard.cli",
-    "skill3d_eval.train.cli",
+    "skill3d_eval.sft_export.cli",
 )
 
 

@@ -1,7 +1,7 @@
 """Reward functions for GRPO, with TRL's signature: `f(completions, **dataset_columns) -> list[float]`.
 
 - `answer_reward`: the benchmark's own metric on the answer the agent would return (the final
-  reply reduced by `agent.answer.normalize_answer`, then `skill3d_eval.train.metric`, i.e.
+  reply reduced by `agent.answer.normalize_answer`, then `skill3d_eval.sft_export.metric`, i.e.
   `numeric_mra` / `choice_accuracy` as the task scorers call them), so a reward and a benchmark
   score can never disagree.
 - `format_reward`: tool calls that parse and pass their tool's JSON schema, and a final answer
@@ -27,7 +27,7 @@ from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.tool_tags import parse_tool_tags
 from skill3d_eval.scoring import extract_number
 from skill3d_eval.tools import ToolArgumentError, ToolSet, default_toolset
-from skill3d_eval.train.metric import answer_kind, benchmark_score
+from skill3d_eval.sft_export.metric import answer_kind, benchmark_score
 
 _TAG = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
 _BARE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")

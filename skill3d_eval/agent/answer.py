@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from skill3d_eval.agent.records import AnswerKind
+from skill3d_eval.records import AnswerKind
 from skill3d_eval.scoring.numeric import extract_number
 
 _LEADING_LETTER = re.compile(r"^\(?([A-Z])\)?(?:[.:)]|\s|$)")

@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 
 from skill3d_eval.agent.answer import format_number
-from skill3d_eval.agent.errors import SampleError
+from skill3d_eval.records import SampleError
 from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.prompt import ANSWER_FORMS, initial_messages
 from skill3d_eval.agent.rate_limit import RateLimiter
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.tools import ToolContext, ToolSet
 

@@ -1,8 +1,4 @@
-"""Failures that end one sample (recorded with the trajectory and scored wrong), by cause."""
-
-
-class SampleError(ValueError):
-    """A document or its visuals cannot be turned into a sample; the message names sample and field."""
+"""The agent's own failure that ends one sample (input failures are `records.SampleError`)."""
 
 
 class LLMResponseError(Exception):

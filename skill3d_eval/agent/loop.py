@@ -17,7 +17,7 @@ from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.errors import LLMResponseError
 from skill3d_eval.agent.prompt import initial_messages
 from skill3d_eval.agent.rate_limit import RateLimiter
-from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
+from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags, tool_response_message
 from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.skills.guidance import render_guidance
@@ -98,7 +98,7 @@ class LLMPolicy:
         """Run a call; an exact repeat of an earlier call is answered by pointing back to it."""
         signature = (call.name, call.arguments if isinstance(call.arguments, str) else json.dumps(call.arguments, sort_keys=True))
         if signature in seen:
-            return Observation(tool_call_id=call.id, name=call.name, ok=False, error=f"repeated call: the same call was answered before (call {seen[signature]}); use that observation")
+            return Observation(tool_call_id=call.id, name=call.name, ok=False, failure="repeated_call", error=f"repeated call: the same call was answered before (call {seen[signature]}); use that observation")
         seen[signature] = call.id
         return self.tools.call(context, call.name, call.arguments, call.id)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import Any, Protocol
 
-from skill3d_eval.agent.records import Observation, Sample, ToolCall, Trajectory, Turn
+from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.skills.model import Skill
 from skill3d_eval.skills.retrieval import Retrieval
 from skill3d_eval.skills.workflow import (

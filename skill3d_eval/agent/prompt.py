@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from skill3d_eval.agent.image_payload import image_data_url
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 
 SYSTEM_PROMPT = """You answer spatial questions about an indoor scene shown in the images.
 You can call tools backed by 3D perception experts (depth, segmentation, multi-view

@@ -17,10 +17,11 @@ from typing import Protocol
 import openai
 from tqdm import tqdm
 
-from skill3d_eval.agent.errors import LLMResponseError, SampleError
+from skill3d_eval.agent.errors import LLMResponseError
+from skill3d_eval.records import SampleError
 from skill3d_eval.agent.program import ProgramError
-from skill3d_eval.agent.records import Sample, Trajectory
-from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.records import Sample, Trajectory
+from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.errors import ExpertError
 from skill3d_eval.tools import ToolContext, ToolError

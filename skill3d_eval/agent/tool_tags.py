@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import re
 
-from skill3d_eval.agent.records import ToolCall
+from skill3d_eval.records import ToolCall
 
 _TAG = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.S)
 

@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from skill3d_eval.agent.records import Trajectory
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.records import RunInfo, Trajectory
+from skill3d_eval.trajectory_log import read_run_info, read_trajectories
 
 # Keys that hold a question's score in a per-sample metric item (ours, then lmms-eval's vsibench).
 _SCORE_KEYS = ("score", "accuracy", "MRA:.5:.95:.05")
@@ -55,7 +55,7 @@ class RunResult:
     results_file: Path
     tasks: dict[str, TaskRun]
     trajectories: dict[tuple[str, int], Trajectory]
-    run_info: dict[str, Any]
+    run_info: RunInfo | None
     policy: str | None
     libraries: set[str]
     issues: list[str] = field(default_factory=list)
@@ -110,9 +110,9 @@ def read_samples(path: Path, task: str) -> list[QuestionScore]:
     return questions
 
 
-def _frames(run_info: dict[str, Any], config: dict[str, Any]) -> int | str | None:
+def _frames(run_info: RunInfo | None, config: dict[str, Any]) -> int | str | None:
     kwargs = config.get("lmms_eval_specific_kwargs") or {}
-    for source in (run_info.get("settings") or {}, kwargs, kwargs.get("skill3d") or {}, kwargs.get("default") or {}):
+    for source in (run_info.settings if run_info else {}, kwargs, kwargs.get("skill3d") or {}, kwargs.get("default") or {}):
         for key in _FRAME_KEYS:
             if source.get(key) is not None:
                 return source[key]
@@ -159,12 +159,16 @@ def load_run(directory: Path, label: str | None = None) -> RunResult:
 
     trajectories_file = _pick_trajectories(directory, samples)
     trajectories: dict[tuple[str, int], Trajectory] = {}
-    run_info: dict[str, Any] = {}
+    run_info: RunInfo | None = None
     if trajectories_file is not None:
         for trajectory in read_trajectories(trajectories_file):
             trajectories[(trajectory.task, trajectory.doc_id)] = trajectory  # a resumed run appends: the last line wins
         info_file = trajectories_file.parent / "run_info.json"
-        run_info = _read_json(info_file) if info_file.is_file() else {}
+        if info_file.is_file():
+            try:
+                run_info = read_run_info(info_file)
+            except ValueError as exc:
+                raise RunLoadError(str(exc)) from exc
 
     tasks = {}
     for task, questions in samples.items():
@@ -185,11 +189,11 @@ def load_run(directory: Path, label: str | None = None) -> RunResult:
 
     scored = [trajectories[(task, q.doc_id)] for task, qs in samples.items() for q in qs if (task, q.doc_id) in trajectories]
     libraries = {t.library_sha256 for t in scored if t.library_sha256}
-    if run_info.get("library_sha256"):
-        libraries.add(run_info["library_sha256"])
+    if run_info and run_info.library_sha256:
+        libraries.add(run_info.library_sha256)
     if len(libraries) > 1:
         issues.append(f"mixes {len(libraries)} skill libraries: {', '.join(sorted(h[:12] for h in libraries))}")
-    policies = {t.policy for t in scored} or ({(run_info.get("settings") or {}).get("policy")} - {None})
+    policies = {t.policy for t in scored} or ({run_info.policy} - {None} if run_info else set())
     if len(policies) > 1:
         issues.append(f"mixes policies: {', '.join(sorted(policies))}")
     return RunResult(

@@ -22,10 +22,10 @@ from skill3d_eval import __version__
 from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.program import ProgramPolicy
 from skill3d_eval.agent.rate_limit import RateLimiter
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy
 from skill3d_eval.agent.runner import Policy, PolicyByTask, Runner
-from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.replicas import ReplicaPool
 from skill3d_eval.experts.transport import TLSConfig

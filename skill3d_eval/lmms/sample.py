@@ -8,14 +8,12 @@ which becomes `num_frames` uniformly sampled frames from a cached decoder.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from skill3d_eval.agent.errors import SampleError
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample, SampleError, SampleIdentity
 from skill3d_eval.media.video import VideoDecodeError, is_video_path, sample_frames
 
 DEFAULT_NUM_FRAMES = 32
@@ -23,17 +21,6 @@ _TASK_TYPE_FIELDS = ("question_type", "task", "type", "sub_task", "category")
 _SCENE_FIELDS = ("scene_name", "scene", "video_id")
 
 __all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request"]
-
-
-@dataclass(frozen=True)
-class SampleIdentity:
-    """What identifies a request without decoding its visuals (resume keys, the leakage guard)."""
-
-    task: str
-    doc_id: int
-    sample_id: str
-    question: str
-    scene: str | None
 
 
 def identify(args: tuple, doc: dict[str, Any]) -> SampleIdentity:

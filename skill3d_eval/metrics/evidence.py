@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
-from skill3d_eval.agent.records import Observation, Trajectory
+from skill3d_eval.records import Observation, Trajectory
 
 _OPTION_LINE = re.compile(r"^\s*\(?([A-Z])\)?[.:)]\s*(.+?)\s*$", re.MULTILINE)
 _NUMBER = re.compile(r"^-?\d+(?:\.\d+)?$")

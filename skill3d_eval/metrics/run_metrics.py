@@ -7,12 +7,11 @@ policy cannot look cheaper or more grounded by failing. Definitions: `metrics/RE
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import RunInfo, Trajectory
 from skill3d_eval.metrics.evidence import used_tool_evidence
 from skill3d_eval.metrics.tool_calls import INVALID, call_failure
 from skill3d_eval.tools import ToolSet, default_toolset
@@ -38,15 +37,6 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else float("nan")
 
 
-def cache_hit_rate(run_info: Mapping[str, Any] | None) -> float | None:
-    """From run_info's `expert_cache: {hits, misses}` when the run recorded it."""
-    cache = (run_info or {}).get("expert_cache")
-    if not isinstance(cache, Mapping):
-        return None
-    hits, misses = int(cache.get("hits", 0)), int(cache.get("misses", 0))
-    return hits / (hits + misses) if hits + misses else None
-
-
 def error_counts(trajectories: Sequence[Trajectory], tools: ToolSet) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for trajectory in trajectories:
@@ -63,7 +53,7 @@ def error_counts(trajectories: Sequence[Trajectory], tools: ToolSet) -> dict[str
     return dict(sorted(counts.items()))
 
 
-def compute_run_metrics(trajectories: Sequence[Trajectory], run_info: Mapping[str, Any] | None = None, tools: ToolSet | None = None) -> RunMetrics:
+def compute_run_metrics(trajectories: Sequence[Trajectory], run_info: RunInfo | None = None, tools: ToolSet | None = None) -> RunMetrics:
     tools = tools or default_toolset()
     calls = [trajectory.tool_calls for trajectory in trajectories]
     errors = error_counts(trajectories, tools)
@@ -81,6 +71,6 @@ def compute_run_metrics(trajectories: Sequence[Trajectory], run_info: Mapping[st
         completion_tokens_per_question=_mean([sum(turn.completion_tokens for turn in t.turns) for t in trajectories]),
         seconds_per_question=_mean([t.seconds for t in trajectories]),
         expert_seconds_per_question=_mean([sum(o.seconds for turn in t.turns for o in turn.observations) for t in trajectories]),
-        cache_hit_rate=cache_hit_rate(run_info),
+        cache_hit_rate=run_info.expert_cache.hit_rate if run_info and run_info.expert_cache else None,
         errors=errors,
     )

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from skill3d_eval.agent.records import Observation, ToolCall
+from skill3d_eval.records import Observation, ToolCall
 from skill3d_eval.tools import ToolArgumentError, ToolSet
 
 CallFailure = Literal["unknown_tool", "invalid_arguments", "not_executed", "repeated_call", "tool_error"]
 INVALID: frozenset[CallFailure] = frozenset({"unknown_tool", "invalid_arguments"})
-# The loop's answer to an exact repeat (agent/loop.py): a valid call it declined to run again.
-_REPEATED_CALL_PREFIX = "repeated call:"
 
 
 def call_failure(call: ToolCall, observation: Observation | None, tools: ToolSet) -> CallFailure | None:
@@ -31,6 +29,6 @@ def call_failure(call: ToolCall, observation: Observation | None, tools: ToolSet
         return "not_executed"
     if observation.ok:
         return None
-    if (observation.error or "").startswith(_REPEATED_CALL_PREFIX):
+    if observation.failure == "repeated_call":
         return "repeated_call"
     return "tool_error"

@@ -67,7 +67,7 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _evolve(args: argparse.Namespace) -> int:
-    from skill3d_eval.agent.trajectory_log import read_trajectories
+    from skill3d_eval.trajectory_log import read_trajectories
     from skill3d_eval.skills.evolve import EvolutionConfig, evolve
     from skill3d_eval.skills.references import load_references
     from skill3d_eval.skills.store import SkillStore

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.skills.induce import Induced, final_candidates, induce, reproduces
 from skill3d_eval.skills.model import (
     FailureKind,

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from skill3d_eval.agent.answer import format_number
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.scoring import extract_number
 from skill3d_eval.skills.model import FinalComputation, Step
 from skill3d_eval.skills.workflow import WorkflowError, compute_final, option_texts

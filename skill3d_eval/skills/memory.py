@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 
 FactKind = Literal["object_count", "object_position", "object_size", "room_extent"]
 

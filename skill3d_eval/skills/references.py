@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.scoring import choice_accuracy, numeric_mra
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import Embedder
 from skill3d_eval.skills.model import FailureKind, Skill
 

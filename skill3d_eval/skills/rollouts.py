@@ -19,9 +19,9 @@ import pandas as pd
 import yaml
 from PIL import Image
 
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.agent.runner import Policy, Runner
-from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.settings import TASKS_DIR
 from skill3d_eval.skills.references import Reference, load_references

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import Embedder, embedder_named
 from skill3d_eval.skills.model import Provenance, Skill
 from skill3d_eval.skills.retrieval import Retrieval, RetrievalWeights, SkillIndex

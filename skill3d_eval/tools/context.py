@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.experts import DepthResult, ExpertsClient, ReconstructionResult, SegmentationResult
 from skill3d_eval.tools.errors import ToolError
 

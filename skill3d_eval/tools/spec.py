@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 import jsonschema
 from pydantic import BaseModel
 
-from skill3d_eval.agent.records import Observation
+from skill3d_eval.records import Observation, ObservationFailure
 from skill3d_eval.experts.errors import ExpertError
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolArgumentError, ToolError
@@ -77,10 +77,15 @@ class ToolSet:
         """Run one call; any failure becomes an error observation, never an exception."""
         started = time.perf_counter()
         tool = self.tools.get(name)
+        failure: ObservationFailure = "unknown_tool"
         try:
             if tool is None:
                 raise ToolError(f"unknown tool {name!r}; available tools: {', '.join(self.tools)}")
-            content = tool.run(context, tool.parse(arguments))
+            failure = "invalid_arguments"
+            parsed = tool.parse(arguments)
+            failure = "tool_error"
+            content = tool.run(context, parsed)
         except (ToolError, ExpertError) as exc:
-            return Observation(tool_call_id=call_id, name=name, ok=False, error=str(exc), seconds=time.perf_counter() - started)
+            kind: ObservationFailure = "expert_error" if isinstance(exc, ExpertError) else failure
+            return Observation(tool_call_id=call_id, name=name, ok=False, error=str(exc), failure=kind, seconds=time.perf_counter() - started)
         return Observation(tool_call_id=call_id, name=name, ok=True, content=content, seconds=time.perf_counter() - started)

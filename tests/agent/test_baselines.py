@@ -11,8 +11,8 @@ import pytest
 
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy, TrainingDataError
-from skill3d_eval.agent.errors import SampleError
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import SampleError
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.scoring import numeric_mra
 from skill3d_eval.tools import ToolContext
 from tests.support.scripted_llm import ScriptedLLM, answer

@@ -13,7 +13,7 @@ import openai
 
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import FINAL_TURN_NOTE, LLMPolicy
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.tools import ToolContext, default_toolset
 from tests.support.scripted_llm import ScriptedLLM, answer, tool_call
 

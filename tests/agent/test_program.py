@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from skill3d_eval.agent.program import ProgramError, ProgramPolicy
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.skills.embedding import LexicalEmbedder
 from skill3d_eval.skills.model import Skill, SkillStats

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.tools import ToolContext, default_toolset
 
 pytestmark = pytest.mark.integration  # starts a real Triton server

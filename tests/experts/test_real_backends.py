@@ -13,7 +13,7 @@ import pytest
 
 from skill3d_eval.experts import ExpertRequestError, ExpertsClient, TritonServer
 from skill3d_eval.experts.export import export_model
-from skill3d_eval.experts.tiny_models import tiny_grounding_dino, tiny_onnx_reconstructor, tiny_orient_anything, tiny_sam, tiny_swin2sr
+from skill3d_eval.testing.tiny_experts import tiny_grounding_dino, tiny_onnx_reconstructor, tiny_orient_anything, tiny_sam, tiny_swin2sr
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,7 @@ import pytest
 
 from skill3d_eval.experts import ExpertsClient, TritonServer
 from skill3d_eval.experts.export import ExportError, export_model
-from skill3d_eval.experts.tiny_models import tiny_depth_anything
+from skill3d_eval.testing.tiny_experts import tiny_depth_anything
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY
 
 CLI = str(Path(sys.executable).parent / "skill3d-eval")

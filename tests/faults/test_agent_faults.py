@@ -15,12 +15,12 @@ import numpy as np
 import openai
 import pytest
 
-from skill3d_eval.agent.errors import SampleError
+from skill3d_eval.records import SampleError
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import LLMPolicy
-from skill3d_eval.agent.records import Sample, Trajectory
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.agent.runner import Runner
-from skill3d_eval.agent.trajectory_log import TrajectoryLog, read_trajectories
+from skill3d_eval.trajectory_log import TrajectoryLog, read_trajectories
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.tools import default_toolset
 from tests.support.scripted_llm import RESET, ScriptedLLM, answer, delayed, http_error, raw_body, tool_call

@@ -19,9 +19,9 @@ import pytest
 from PIL import Image
 
 from skill3d_eval.agent.program import ProgramPolicy
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.agent.runner import Runner
-from skill3d_eval.agent.trajectory_log import TrajectoryLog, read_trajectories
+from skill3d_eval.trajectory_log import TrajectoryLog, read_trajectories
 from skill3d_eval.experts import BreakerState, ExpertsClient, oracle_server
 from skill3d_eval.experts.server import free_port
 from skill3d_eval.tools import ToolContext, default_toolset

@@ -12,7 +12,7 @@ import zlib
 
 import pytest
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import lmms_eval_command, run_lmms_eval
 from tests.support.scripted_llm import ScriptedLLM, answer, delayed
 

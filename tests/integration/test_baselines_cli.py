@@ -9,7 +9,7 @@ from collections import Counter
 import datasets
 import pytest
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 from tests.support.scripted_llm import ScriptedLLM, answer
 

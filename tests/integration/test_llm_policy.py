@@ -13,7 +13,7 @@ import re
 import pytest
 import tritonclient.grpc as grpcclient
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 from tests.support.scripted_llm import ScriptedLLM, answer, tool_call
 

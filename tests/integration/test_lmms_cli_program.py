@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 
 pytestmark = pytest.mark.integration

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from skill3d_eval.agent.prompt import initial_messages
-from skill3d_eval.agent.records import Sample
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.records import Sample
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.llm.transformers_backend import TransformersEndpoint, _to_transformers
 from skill3d_eval.tools import default_toolset
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    from skill3d_eval.train.tiny_model import build_tiny_qwen_vl
+    from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl
 
     return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny") / "qwen3vl")
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import tritonclient.grpc as grpcclient
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import lmms_eval_command
 from skill3d_eval.experts import ExpertsClient, ExpertUnavailable, oracle_server
 from skill3d_eval.experts.replicas import ReplicaPool

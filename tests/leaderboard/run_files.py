@@ -13,8 +13,8 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skill3d_eval.agent.records import Observation, ToolCall, Trajectory, Turn
-from skill3d_eval.agent.trajectory_log import TrajectoryLog
+from skill3d_eval.records import Observation, RunInfo, ToolCall, Trajectory, Turn
+from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.scoring.vsibench import task_scores
 
 DATE = "20261125_053509"
@@ -68,7 +68,7 @@ def write_run(directory: Path, spec: RunSpec) -> Path:
     if spec.trajectories:
         log = TrajectoryLog(directory / "trajectories" / f"{spec.policy}-abc")
         settings = {"policy": spec.policy, **({"num_frames": spec.frames} if spec.frames is not None else {})}
-        log.write_run_info({"run_id": "x", "settings": settings, "library_sha256": spec.library})
+        log.write_run_info(RunInfo(run_id="x", settings=settings, library_sha256=spec.library))
         for doc_id, q in enumerate(spec.questions):
             library = spec.trajectory_libraries[doc_id] if doc_id < len(spec.trajectory_libraries) else spec.library
             log.append(trajectory(spec.task, doc_id, q, spec.policy, library, spec.tool_calls_per_question))

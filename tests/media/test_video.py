@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from skill3d_eval.agent.errors import SampleError
+from skill3d_eval.records import SampleError
 from skill3d_eval.lmms.sample import sample_from_request
 from skill3d_eval.media import (
     VideoDecodeError,

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from skill3d_eval.agent.records import Observation, ToolCall, Trajectory, Turn
+from skill3d_eval.records import ExpertCacheStats, Observation, RunInfo, ToolCall, Trajectory, Turn
 from skill3d_eval.metrics import call_failure, compute_run_metrics, evidence_calls, question_options, used_tool_evidence
 from skill3d_eval.tools import default_toolset
 
 TOOLS = default_toolset()
 
 
-def call(call_id: str, name: str, arguments, content=None, *, ok: bool = True, error: str | None = None, seconds: float = 0.1):
-    observation = Observation(tool_call_id=call_id, name=name, ok=ok, content=content or {}, error=error, seconds=seconds)
+def call(call_id: str, name: str, arguments, content=None, *, ok: bool = True, error: str | None = None, failure=None, seconds: float = 0.1):
+    failure = failure or (None if ok else "tool_error")
+    observation = Observation(tool_call_id=call_id, name=name, ok=ok, content=content or {}, error=error, failure=failure, seconds=seconds)
     return ToolCall(id=call_id, name=name, arguments=arguments), observation
 
 
@@ -59,18 +60,20 @@ def test_appearance_order_option_matches_the_returned_order():
 
 
 @pytest.mark.parametrize(
-    ("name", "arguments", "ok", "error", "kind"),
+    ("name", "arguments", "ok", "failure", "kind"),
     [
         ("locate_objects", {"category": "chair"}, True, None, None),
-        ("teleport", {}, False, "unknown tool", "unknown_tool"),
-        ("locate_objects", "{not json", False, "x", "invalid_arguments"),
-        ("locate_objects", {"category": "chair", "extra": 1}, False, "x", "invalid_arguments"),
-        ("locate_objects", {"category": "chair"}, False, "repeated call: the same call was answered before (call a)", "repeated_call"),
-        ("locate_objects", {"category": "unicorn"}, False, "no 'unicorn' found", "tool_error"),
+        ("teleport", {}, False, "unknown_tool", "unknown_tool"),
+        ("locate_objects", "{not json", False, "invalid_arguments", "invalid_arguments"),
+        ("locate_objects", {"category": "chair", "extra": 1}, False, "invalid_arguments", "invalid_arguments"),
+        ("locate_objects", {"category": "chair"}, False, "repeated_call", "repeated_call"),
+        ("locate_objects", {"category": "unicorn"}, False, "tool_error", "tool_error"),
+        ("locate_objects", {"category": "chair"}, False, "expert_error", "tool_error"),
     ],
 )
-def test_call_failures_are_classified_from_the_tool_declarations(name, arguments, ok, error, kind):
-    tool_call, observation = call("x", name, arguments, ok=ok, error=error)
+def test_call_failures_are_classified_from_the_tool_declarations(name, arguments, ok, failure, kind):
+    # The error text says nothing: the kind comes from the declarations and the observation's typed failure.
+    tool_call, observation = call("x", name, arguments, ok=ok, error="(message text is not read)", failure=failure)
     assert call_failure(tool_call, observation, TOOLS) == kind
 
 
@@ -103,6 +106,6 @@ def test_run_metrics_from_known_trajectories():
 
 
 def test_cache_hit_rate_when_the_run_recorded_it():
-    metrics = compute_run_metrics([trajectory("2", [LOCATE_TWO])], {"expert_cache": {"hits": 3, "misses": 1}})
+    metrics = compute_run_metrics([trajectory("2", [LOCATE_TWO])], RunInfo(run_id="r", expert_cache=ExpertCacheStats(hits=3, misses=1)))
     assert metrics.cache_hit_rate == pytest.approx(0.75)
     assert compute_run_metrics([trajectory("2")]).invalid_tool_call_rate is None  # no calls: n/a, not 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skill3d_eval.agent.records import Observation, ToolCall, Trajectory, Turn
+from skill3d_eval.records import Observation, ToolCall, Trajectory, Turn
 from skill3d_eval.skills.memory import SceneMemory
 
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from skill3d_eval.agent.prompt import initial_messages
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import LexicalEmbedder, MiniLMEmbedder
 from skill3d_eval.skills.guidance import estimate_tokens, render_guidance
 from skill3d_eval.skills.memory import SceneFact, SceneMemory

@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.cli import main
 from skill3d_eval.skills.embedding import LexicalEmbedder
 from skill3d_eval.skills.evolve import EvolutionError, evolve

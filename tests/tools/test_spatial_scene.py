@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from skill3d_eval.agent.program import ProgramPolicy
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.scoring import numeric_mra
 from skill3d_eval.skills.rollouts import synth_samples

@@ -3,7 +3,8 @@ import json
 import numpy as np
 import pytest
 
-from skill3d_eval.agent.records import Sample
+from skill3d_eval.experts import ExpertUnavailable
+from skill3d_eval.records import Sample
 from skill3d_eval.tools import ToolArgumentError, ToolContext, default_toolset
 
 
@@ -49,3 +50,14 @@ def test_calls_never_raise_they_become_error_observations():
     assert not invalid.ok and "prompt" in invalid.error
     out_of_range = tools.call(context, "segment_objects", {"image": 5, "prompt": "chair"}, "c3")
     assert not out_of_range.ok and "images 0..1" in out_of_range.error
+    assert (unknown.failure, invalid.failure, out_of_range.failure) == ("unknown_tool", "invalid_arguments", "tool_error")
+
+
+def test_an_expert_failure_is_typed_as_such():
+    class DownExperts:
+        def depth(self, image):
+            raise ExpertUnavailable("depth: connection refused")
+
+    sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q", frames=[np.zeros((4, 4, 3), np.uint8)])
+    observation = default_toolset().call(ToolContext(sample, DownExperts()), "estimate_depth", {"image": 0}, "c1")
+    assert not observation.ok and observation.failure == "expert_error" and "connection refused" in observation.error

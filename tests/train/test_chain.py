@@ -17,12 +17,12 @@ from pathlib import Path
 import pytest
 from safetensors.torch import load_file
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.settings import REPO_ROOT
 from skill3d_eval.tools import ToolSet, default_toolset
-from skill3d_eval.train import export_trajectories
-from skill3d_eval.train.tiny_model import build_tiny_qwen_vl
+from skill3d_eval.sft_export import export_trajectories
+from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl
 from tests.train.checkpoint_endpoint import CheckpointEndpoint
 from train.grpo import main as grpo_main
 from train.sft import main as sft_main

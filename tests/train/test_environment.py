@@ -9,7 +9,7 @@ from PIL import Image
 
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.tools import default_toolset
-from skill3d_eval.train import export_trajectories
+from skill3d_eval.sft_export import export_trajectories
 from train.environment import environment_factory, rendered_schemas
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.scoring import score_question
-from skill3d_eval.train import answer_kind
+from skill3d_eval.sft_export import answer_kind
 from tests.train.conftest import task_score
 from train.rewards import answer_reward, episode_of, format_reward, tool_use_reward
 

@@ -31,9 +31,9 @@ def _export(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
     from skill3d_eval.tools import ToolSet, default_toolset
-    from skill3d_eval.train.export import export_trajectories
-    from skill3d_eval.train.filters import ExportFilters
-    from skill3d_eval.train.rows import ExportError
+    from skill3d_eval.sft_export.export import export_trajectories
+    from skill3d_eval.sft_export.filters import ExportFilters
+    from skill3d_eval.sft_export.rows import ExportError
 
     tools = default_toolset()
     if args.tools:

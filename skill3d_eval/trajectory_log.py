@@ -7,17 +7,15 @@ on reading. A rerun of the same command reads the file back and skips what is do
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import tempfile
 import threading
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import RunInfo, Trajectory
 
 logger = logging.getLogger(__name__)
 
@@ -31,11 +29,11 @@ class TrajectoryLog:
         self._lock = threading.Lock()
         run_dir.mkdir(parents=True, exist_ok=True)
 
-    def write_run_info(self, info: dict[str, Any]) -> None:
+    def write_run_info(self, info: RunInfo) -> None:
         # A temporary file of its own per writer: ranks of a sharded run write this at once.
         fd, tmp = tempfile.mkstemp(dir=self.run_dir, prefix=".run_info.", suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(info, indent=2, sort_keys=True, default=str))
+            handle.write(info.model_dump_json(indent=2))
         os.replace(tmp, self.run_dir / "run_info.json")
 
     def append(self, trajectory: Trajectory) -> None:
@@ -75,3 +73,11 @@ def read_trajectories(path: Path) -> list[Trajectory]:
             except ValidationError:
                 logger.warning("%s:%d: skipping an unreadable (torn) trajectory line", path, number)
     return trajectories
+
+
+def read_run_info(path: Path) -> RunInfo:
+    """`run_info.json` as written by `TrajectoryLog`; a file that does not validate names itself."""
+    try:
+        return RunInfo.model_validate_json(path.read_bytes())
+    except (OSError, ValidationError) as exc:
+        raise ValueError(f"{path}: not a readable run_info.json: {exc}") from exc

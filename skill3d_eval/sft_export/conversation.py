@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from skill3d_eval.agent.prompt import ANSWER_FORMS, SYSTEM_PROMPT
-from skill3d_eval.agent.records import Observation, ToolCall, Trajectory
+from skill3d_eval.records import Observation, ToolCall, Trajectory
 
 
 def observation_text(observation: Observation) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from skill3d_eval.train.filters import ExportFilters
+from skill3d_eval.sft_export.filters import ExportFilters
 
 
 class SourceFile(BaseModel):

@@ -96,5 +96,5 @@ def build_tiny_qwen_vl(out_dir: Path, seed: int = 0) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.train.tiny_model", "seed": seed}))
+    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.testing.tiny_qwen_vl", "seed": seed}))
     return out_dir

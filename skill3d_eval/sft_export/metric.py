@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from skill3d_eval.agent.records import AnswerKind
+from skill3d_eval.records import AnswerKind
 from skill3d_eval.scoring import choice_accuracy, numeric_mra, score_question
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, QUESTION_TYPES
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from skill3d_eval.agent.records import Trajectory
+from skill3d_eval.records import Trajectory
 from skill3d_eval.metrics.tool_calls import INVALID, call_failure
 from skill3d_eval.tools import ToolSet
 

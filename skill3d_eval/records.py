@@ -1,8 +1,11 @@
-"""Typed records at the agent's boundaries: what goes in (Sample) and what is kept (Trajectory).
+"""The shared vocabulary every layer passes around: samples, tool calls, observations,
+turns, trajectories, the run's metadata and the failures that end one sample.
 
-A trajectory is data, not a log line: every tool call keeps its validated arguments and its
-structured observation, so runs can be re-read, re-scored, evolved into skills and exported
-for training without parsing text.
+This module sits below everything (it imports nothing of the package), so tools, experts,
+skills, metrics, the leaderboard and the SFT export all read the same records without reaching
+up into the agent. A trajectory is data, not a log line: every tool call keeps its validated
+arguments and its structured observation, so runs can be re-read, re-scored, evolved into
+skills and exported for training without parsing text.
 """
 
 from __future__ import annotations
@@ -13,9 +16,24 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from skill3d_eval.agent.errors import SampleError
-
 AnswerKind = Literal["number", "choice"]
+# Why a tool call produced no observation content; decided where it happened, never parsed from text.
+ObservationFailure = Literal["unknown_tool", "invalid_arguments", "repeated_call", "tool_error", "expert_error"]
+
+
+class SampleError(ValueError):
+    """A document or its visuals cannot be turned into a sample; the message names sample and field."""
+
+
+@dataclass(frozen=True)
+class SampleIdentity:
+    """What identifies a request without decoding its visuals (resume keys, the leakage guard)."""
+
+    task: str
+    doc_id: int
+    sample_id: str
+    question: str
+    scene: str | None
 
 
 @dataclass
@@ -58,6 +76,7 @@ class Observation(BaseModel):
     ok: bool
     content: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
+    failure: ObservationFailure | None = Field(None, description="set exactly when ok is false")
     seconds: float = 0.0
 
 
@@ -95,3 +114,40 @@ class Trajectory(BaseModel):
     @property
     def tool_calls(self) -> int:
         return sum(len(turn.tool_calls) for turn in self.turns)
+
+
+class ExpertsInfo(BaseModel):
+    """Which expert endpoint answered the run's tool calls."""
+
+    triton_url: str
+    started_locally: bool
+    replicas: int = 1
+    repository: str | None = None
+    oracle_root: str | None = None
+
+
+class ExpertCacheStats(BaseModel):
+    hits: int = 0
+    misses: int = Field(0, description="lookups the cache could not answer (server calls)")
+
+    @property
+    def hit_rate(self) -> float | None:
+        lookups = self.hits + self.misses
+        return self.hits / lookups if lookups else None
+
+
+class RunInfo(BaseModel):
+    """`run_info.json`: what a run was, so the leaderboard and metrics read fields, not dict keys."""
+
+    run_id: str
+    started_at: str = ""
+    settings: dict[str, Any] = Field(default_factory=dict, description="the settings as JSON, secrets excluded")
+    settings_fingerprint: str = ""
+    library_sha256: str | None = None
+    experts: ExpertsInfo | None = None
+    versions: dict[str, str] = Field(default_factory=dict)
+    expert_cache: ExpertCacheStats | None = Field(None, description="recorded when the run used a result cache")
+
+    @property
+    def policy(self) -> str | None:
+        return self.settings.get("policy")

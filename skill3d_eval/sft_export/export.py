@@ -17,14 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from skill3d_eval.agent.records import Trajectory
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.records import Trajectory
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.tools import ToolSet, default_toolset
-from skill3d_eval.train.card import DataCard, SourceFile, SplitCounts
-from skill3d_eval.train.conversation import Conversation, arguments_json
-from skill3d_eval.train.filters import ExportFilters, rejection_reason
-from skill3d_eval.train.metric import answer_kind, benchmark_score
-from skill3d_eval.train.rows import ExportError, Row, load_split, split_of, split_path
+from skill3d_eval.sft_export.card import DataCard, SourceFile, SplitCounts
+from skill3d_eval.sft_export.conversation import Conversation, arguments_json
+from skill3d_eval.sft_export.filters import ExportFilters, rejection_reason
+from skill3d_eval.sft_export.metric import answer_kind, benchmark_score
+from skill3d_eval.sft_export.rows import ExportError, Row, load_split, split_of, split_path
 
 SPLITS = ("train", "validation")
 

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from skill3d_eval.agent.trajectory_log import read_trajectories
+from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.cli import main as cli_main
 from skill3d_eval.tools import ToolSet, default_toolset
-from skill3d_eval.train import (
+from skill3d_eval.sft_export import (
     ExportError,
     ExportFilters,
     export_trajectories,
     scene_split,
 )
-from skill3d_eval.train.rows import load_split
+from skill3d_eval.sft_export.rows import load_split
 from tests.train.conftest import task_score
 
 
