@@ -83,7 +83,7 @@ def run_once(base_url: str, questions: int, concurrency: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         runner = Runner(policy, None, TrajectoryLog(Path(tmp)), run_id="bench", fingerprint="b", concurrency=concurrency, resume=False)
         started = time.perf_counter()
-        trajectories = runner.run([("bench", i, s.sample_id) for i, s in enumerate(samples)], lambda i: samples[i])
+        trajectories = runner.run([s.identity for s in samples], lambda i: samples[i])
         elapsed = time.perf_counter() - started
     bad = [t for t in trajectories if not (t.answer == "3" and len(t.turns) == TURNS)]
     assert not bad, f"benchmark run did not complete as scripted: {len(bad)} questions, e.g. {bad[0].error}"

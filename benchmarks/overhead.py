@@ -78,7 +78,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             runner = Runner(policy, InstantExperts(192, 256), TrajectoryLog(Path(tmp)), run_id="bench", fingerprint="b", concurrency=1, resume=False)
             started = time.perf_counter()
-            trajectories = runner.run([("bench", i, s.sample_id) for i, s in enumerate(samples)], lambda i: samples[i])
+            trajectories = runner.run([s.identity for s in samples], lambda i: samples[i])
             wall = time.perf_counter() - started
     finally:
         stop.set()

@@ -65,7 +65,8 @@ def run_lmms_eval(
     produced = sorted(set(output_path.rglob("*_results.json")) - before, key=lambda p: p.stat().st_mtime)
     if completed.returncode != 0 or not produced:
         tail = log_file.read_text(errors="replace")[-4000:]
-        raise EvaluationFailed(f"lmms-eval produced no results (exit {completed.returncode}); log {log_file}:\n{tail}")
+        outcome = f"exited with status {completed.returncode}" + ("" if produced else " and wrote no results")
+        raise EvaluationFailed(f"lmms-eval {outcome}; log {log_file}:\n{tail}")
     results = json.loads(produced[-1].read_text())
     missing = [task for task in tasks if task not in results.get("results", {})]
     if missing:

@@ -10,10 +10,13 @@ skills and exported for training without parsing text.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
+import xxhash
 from pydantic import BaseModel, Field
 
 AnswerKind = Literal["number", "choice"]
@@ -27,13 +30,23 @@ class SampleError(ValueError):
 
 @dataclass(frozen=True)
 class SampleIdentity:
-    """What identifies a request without decoding its visuals (resume keys, the leakage guard)."""
+    """What identifies a request without decoding its visuals (resume keys, the leakage guard).
+
+    `content_hash` covers everything that makes two requests the same question: resume reuses
+    a finished answer only for an equal hash (and equal settings), never by position.
+    """
 
     task: str
     doc_id: int
     sample_id: str
     question: str
     scene: str | None
+    content_hash: str = ""
+
+
+def content_hash(*parts: object) -> str:
+    """A stable digest of JSON-serialisable parts (question, options, media identities, source, ...)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:32]
 
 
 @dataclass
@@ -52,6 +65,13 @@ class Sample:
     @property
     def answer_kind(self) -> AnswerKind:
         return "choice" if self.options else "number"
+
+    @property
+    def identity(self) -> SampleIdentity:
+        """Built from the decoded sample (rollouts, tests); lmms-eval requests get theirs before decoding."""
+        frames = [xxhash.xxh3_128_hexdigest(np.ascontiguousarray(frame).data) for frame in self.frames]
+        digest = content_hash(self.task, self.sample_id, self.question, self.options, frames)
+        return SampleIdentity(self.task, self.doc_id, self.sample_id, self.question, self.scene, digest)
 
     def check_bounds(self, max_frames: int, max_frame_pixels: int) -> None:
         """Reject inputs too large to handle instead of truncating them silently."""
@@ -82,8 +102,10 @@ class Observation(BaseModel):
 
 class Turn(BaseModel):
     index: int
+    notes: list[str] = Field(default_factory=list, description="user notes sent just before this turn's request (empty reply, tool budget exhausted)")
     assistant_text: str | None = None
     tool_calls: list[ToolCall] = Field(default_factory=list)
+    tagged: bool = Field(False, description="the calls were parsed from <tool_call> text tags: they and their results travel as text, not native tool messages")
     observations: list[Observation] = Field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
@@ -98,6 +120,8 @@ class Trajectory(BaseModel):
     task_type: str | None
     scene: str | None
     policy: str
+    options: list[str] = Field(default_factory=list, description="the answer options the model was shown (appended to the question when it lacks them)")
+    guidance: str | None = Field(None, description="the retrieved skills' text the system prompt carried")
     turns: list[Turn] = Field(default_factory=list)
     final_text: str | None = None
     answer: str = ""
@@ -106,6 +130,7 @@ class Trajectory(BaseModel):
     seconds: float = 0.0
     run_id: str = ""
     fingerprint: str = Field("", description="settings fingerprint: resume reuses a trajectory only under the same settings")
+    sample_hash: str = Field("", description="SampleIdentity.content_hash: resume reuses a trajectory only for the same question")
     retrieved_skills: list[str] = Field(default_factory=list, description="skill ids retrieved for this question, best first")
     retrieval_scores: list[float] = Field(default_factory=list, description="their retrieval scores, same order")
     executed_skill: str | None = Field(None, description="the skill whose workflow the program policy executed")
@@ -119,8 +144,9 @@ class Trajectory(BaseModel):
 class ExpertsInfo(BaseModel):
     """Which expert endpoint answered the run's tool calls."""
 
-    triton_url: str
-    started_locally: bool
+    triton_url: str | None = Field(None, description="None: the policy calls no experts, none was started")
+    started_locally: bool = False
+    models: dict[str, str] = Field(default_factory=dict, description="model -> 'version|config digest' as the server reported them")
     replicas: int = 1
     repository: str | None = None
     oracle_root: str | None = None
@@ -136,6 +162,33 @@ class ExpertCacheStats(BaseModel):
         return self.hits / lookups if lookups else None
 
 
+class FailureReason(BaseModel):
+    reason: str = Field(description="the exception type of a recorded failure, or the stop reason")
+    count: int
+    example: str = Field("", description="one full message of this kind")
+
+
+class RunOutcome(BaseModel):
+    """How many questions failed and why: written to run_info.json and into lmms-eval's results file."""
+
+    questions: int
+    failed: int
+    max_failed_fraction: float
+    top_failures: list[FailureReason] = Field(default_factory=list)
+
+    @property
+    def failed_fraction(self) -> float:
+        return self.failed / self.questions if self.questions else 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed_fraction <= self.max_failed_fraction
+
+    def summary(self) -> str:
+        reasons = "; ".join(f"{f.reason} x{f.count} (e.g. {f.example[:160]})" for f in self.top_failures) or "none"
+        return f"{self.failed} of {self.questions} questions failed ({self.failed_fraction:.1%}, allowed {self.max_failed_fraction:.1%}); top reasons: {reasons}"
+
+
 class RunInfo(BaseModel):
     """`run_info.json`: what a run was, so the leaderboard and metrics read fields, not dict keys."""
 
@@ -147,6 +200,7 @@ class RunInfo(BaseModel):
     experts: ExpertsInfo | None = None
     versions: dict[str, str] = Field(default_factory=dict)
     expert_cache: ExpertCacheStats | None = Field(None, description="recorded when the run used a result cache")
+    outcome: RunOutcome | None = Field(None, description="written when the run's questions have all been answered or recorded as failed")
 
     @property
     def policy(self) -> str | None:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO_ROOT / "tasks"
@@ -27,11 +27,29 @@ _NOT_RESULT_AFFECTING = {
     "requests_per_minute", "tokens_per_minute", "llm_max_retries", "llm_timeout_s", "expert_timeout_s",
     "expert_protocol", "expert_retries", "expert_backoff_s", "expert_breaker_threshold", "expert_breaker_reset_s",
     "expert_headers", "expert_tls_root_certificates", "expert_tls_private_key", "expert_tls_certificate_chain", "expert_cache_dir",
+    "max_failed_fraction", "interrupt_grace_s",
+    # The library enters the fingerprint by its content hash, not its path (`fingerprint(library_sha256=...)`).
+    "library",
 }
 
 
 class SettingsError(ValueError):
     pass
+
+
+def _json_object(value: Any) -> Any:
+    """lmms-eval passes a JSON `--model_args` value through as a string: parse it at the boundary."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else None
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"must be a JSON object: {exc}") from None
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"must be a JSON object, got {type(value).__name__}")
+    return {str(k): str(v) for k, v in value.items()} if value else None
+
+
+JsonObject = Annotated[dict[str, str] | None, BeforeValidator(_json_object)]
 
 
 class Settings(BaseModel):
@@ -67,12 +85,12 @@ class Settings(BaseModel):
     expert_backoff_s: float = Field(0.05, ge=0)
     expert_breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open a model's circuit")
     expert_breaker_reset_s: float = Field(10.0, gt=0)
-    expert_headers: str | None = Field(None, repr=False, description='JSON object of extra headers, e.g. {"Authorization": "Bearer ..."}')
+    expert_headers: JsonObject = Field(None, repr=False, description='JSON object of extra headers, e.g. {"Authorization": "Bearer ..."}')
     expert_tls_root_certificates: Path | None = None
     expert_tls_private_key: Path | None = None
     expert_tls_certificate_chain: Path | None = None
     expert_cache_dir: Path | None = Field(None, description="content-addressed on-disk cache of expert results, shared across runs")
-    expert_parameters: str | None = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_noise": "0.05"}')
+    expert_parameters: JsonObject = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_noise": "0.05"}')
     concurrency: int = Field(4, ge=1, le=512)
     library: Path | None = Field(None, description="frozen skill library snapshot (skill3d-eval skills freeze); default for program: the seed skills")
     retrieval_top_k: int = Field(6, ge=1, le=50, description="skills retrieved per question")
@@ -80,6 +98,10 @@ class Settings(BaseModel):
     output_dir: Path = Path("runs")
     run_name: str | None = Field(None, description="run directory name; default: policy + settings fingerprint, so a rerun resumes")
     resume: bool = Field(True, description="skip samples this run directory already answered (failed ones are retried)")
+    max_failed_fraction: float = Field(
+        0.05, ge=0.0, le=1.0, description="a run in which more of its questions end in a recorded error exits non-zero (after writing its results)"
+    )
+    interrupt_grace_s: float = Field(10.0, ge=0.0, description="after Ctrl-C, how long questions in flight may take to finish and be recorded")
     num_frames: int = Field(32, ge=1, description="frames sampled uniformly from a video visual (VSI-Bench's common default)")
     max_frames: int = Field(256, ge=1, description="a sample with more frames is rejected, not truncated")
     max_frame_pixels: int = Field(4096 * 4096, ge=1)
@@ -97,7 +119,9 @@ class Settings(BaseModel):
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'model_args'}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid --model_args for skill3d: {problems}") from None
 
-    def fingerprint(self) -> str:
-        """Hash of every setting that can change answers (not paths for output, keys or parallelism)."""
+    def fingerprint(self, *, library_sha256: str | None = None, experts: Any = None) -> str:
+        """Hash of every setting that can change answers (not paths for output, keys or parallelism),
+        of the library's content and of the experts' identity (models' versions and configs)."""
         relevant = self.model_dump(mode="json", exclude=_NOT_RESULT_AFFECTING)
-        return hashlib.sha256(json.dumps(relevant, sort_keys=True).encode()).hexdigest()[:12]
+        relevant.update(library_sha256=library_sha256, experts=experts)
+        return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from skill3d_eval.agent.chat import observation_text
 from skill3d_eval.records import Observation, Sample
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.tools import Tool, ToolContext, ToolSet
-from skill3d_eval.sft_export.conversation import observation_text
 
 
 class ToolEnvironmentBase:

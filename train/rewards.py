@@ -1,9 +1,8 @@
 """Reward functions for GRPO, with TRL's signature: `f(completions, **dataset_columns) -> list[float]`.
 
 - `answer_reward`: the benchmark's own metric on the answer the agent would return (the final
-  reply reduced by `agent.answer.normalize_answer`, then `skill3d_eval.sft_export.metric`, i.e.
-  `numeric_mra` / `choice_accuracy` as the task scorers call them), so a reward and a benchmark
-  score can never disagree.
+  reply reduced by `agent.answer.normalize_answer`, then `skill3d_eval.scoring.score`, the
+  scorer the task YAMLs call), so a reward and a benchmark score can never disagree.
 - `format_reward`: tool calls that parse and pass their tool's JSON schema, and a final answer
   in the benchmark's bare form (a number, or one option letter).
 - `tool_use_reward`: evidence was gathered and used (the answer is found in an observation),
@@ -25,9 +24,8 @@ from typing import Any
 
 from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.tool_tags import parse_tool_tags
-from skill3d_eval.scoring import extract_number
+from skill3d_eval.scoring import answer_kind, extract_number, score
 from skill3d_eval.tools import ToolArgumentError, ToolSet, default_toolset
-from skill3d_eval.sft_export.metric import answer_kind, benchmark_score
 
 _TAG = re.compile(r"<tool_call>.*?</tool_call>", re.DOTALL)
 _BARE_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
@@ -94,6 +92,12 @@ def _column(values: Sequence[Any] | None, count: int) -> list[Any]:
     return list(values) if values is not None else [None] * count
 
 
+def _row(ground_truth: str | None, options: Sequence[str] | None, question_type: str | None) -> dict[str, Any]:
+    """The benchmark row behind a completion, from the columns the SFT export writes (VSI-Bench's
+    schema); the form rewards leave `ground_truth` empty, as they never read it."""
+    return {"ground_truth": ground_truth, "options": options, "question_type": question_type}
+
+
 def answer_reward(completions: list, ground_truth: list[str], options: list | None = None, question_type: list | None = None, **kwargs: Any) -> list[float]:
     rewards = []
     count = len(completions)
@@ -102,8 +106,9 @@ def answer_reward(completions: list, ground_truth: list[str], options: list | No
         if final is None:
             rewards.append(0.0)
             continue
-        answer = normalize_answer(final, answer_kind(qtype, opts), list(opts or []))
-        rewards.append(benchmark_score(answer, truth, qtype, opts))
+        row = _row(truth, opts, qtype)
+        answer = normalize_answer(final, answer_kind(row), list(opts or []))
+        rewards.append(score(row, answer).value)
     return rewards
 
 
@@ -123,7 +128,7 @@ def answer_form(final: str | None, options: Sequence[str] | None, question_type:
     if final is None:
         return 0.0
     text = final.strip()
-    if answer_kind(question_type, options) == "choice":
+    if answer_kind(_row(None, options, question_type)) == "choice":
         letters = [chr(ord("A") + i) for i in range(len(options or []))] or list("ABCD")
         if text in letters:
             return 1.0
@@ -188,8 +193,8 @@ def tool_use_reward(completions: list, options: list | None = None, question_typ
             seen.add(signature)
             invalid += _failed(call, tools)
         succeeded = len(episode.calls) > invalid
-        score = 0.5 * succeeded + 0.5 * _evidence_used(episode, answer_kind(qtype, opts), tools) - INVALID_CALL_PENALTY * invalid - REDUNDANT_CALL_PENALTY * redundant
-        rewards.append(min(1.0, max(0.0, score)))
+        reward = 0.5 * succeeded + 0.5 * _evidence_used(episode, answer_kind(_row(None, opts, qtype)), tools) - INVALID_CALL_PENALTY * invalid - REDUNDANT_CALL_PENALTY * redundant
+        rewards.append(min(1.0, max(0.0, reward)))
     return rewards
 
 

@@ -25,7 +25,6 @@ import numpy as np
 from skill3d_eval.agent.answer import format_number
 from skill3d_eval.records import SampleError
 from skill3d_eval.agent.loop import LLMPolicy
-from skill3d_eval.agent.prompt import ANSWER_FORMS, initial_messages
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.llm import ChatEndpoint
@@ -159,10 +158,7 @@ class DirectPolicy(LLMPolicy):
     """The agent's chat model with the same images and question, one reply, no tools offered."""
 
     name = "direct"
+    instructions = DIRECT_SYSTEM_PROMPT
 
     def __init__(self, endpoint: ChatEndpoint, model: str, *, temperature: float = 0.0, max_tokens: int = 1024, rate_limiter: RateLimiter | None = None):
         super().__init__(endpoint, model, ToolSet([]), max_turns=1, temperature=temperature, max_tokens=max_tokens, rate_limiter=rate_limiter)
-
-    def first_messages(self, sample: Sample, trajectory: Trajectory) -> list[dict[str, Any]]:
-        user = initial_messages(sample)[1]
-        return [{"role": "system", "content": DIRECT_SYSTEM_PROMPT.format(answer_form=ANSWER_FORMS[sample.answer_kind])}, user]

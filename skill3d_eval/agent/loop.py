@@ -1,7 +1,9 @@
 """The LLM policy: chat completions with native function calling until a final answer.
 
 The whole message history (system prompt, tools, every call and observation) goes to the
-model on every turn; the original system dropped it after the first turn. Invalid calls come
+model on every turn; the original system dropped it after the first turn. The history is not
+kept beside the trajectory: it is rebuilt from the trajectory by `agent.chat.chat_messages`
+before each request, so the record holds everything the model was sent. Invalid calls come
 back as error observations so the model can correct itself instead of the run crashing;
 transport failures are retried by the openai SDK (honouring Retry-After) and a sample whose
 endpoint keeps failing is recorded as failed by the runner.
@@ -14,11 +16,12 @@ import time
 from typing import Any
 
 from skill3d_eval.agent.answer import normalize_answer
+from skill3d_eval.agent.chat import SYSTEM_PROMPT, chat_messages
 from skill3d_eval.agent.errors import LLMResponseError
-from skill3d_eval.agent.prompt import initial_messages
+from skill3d_eval.agent.image_payload import image_data_url
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
-from skill3d_eval.agent.tool_tags import parse_tool_tags, tool_response_message
+from skill3d_eval.agent.tool_tags import parse_tool_tags
 from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.skills.guidance import render_guidance
 from skill3d_eval.skills.snapshot import FrozenLibrary
@@ -32,6 +35,8 @@ _EXPECTED_TOKENS_PER_MESSAGE = 200
 
 class LLMPolicy:
     name = "llm"
+    # The system prompt's template, with its `{answer_form}` slot.
+    instructions = SYSTEM_PROMPT
 
     def __init__(
         self,
@@ -56,29 +61,36 @@ class LLMPolicy:
         self.max_tokens = max_tokens
         self.rate_limiter = rate_limiter or RateLimiter()
 
-    def first_messages(self, sample: Sample, trajectory: Trajectory) -> list[dict[str, Any]]:
-        """The question with its images; with a library, the retrieved skills guide the system prompt."""
+    def record_question(self, sample: Sample, trajectory: Trajectory) -> None:
+        """What the model is asked goes into the record: question, options and, with a library,
+        the retrieved skills' guidance for the system prompt."""
+        trajectory.question = sample.question
+        trajectory.options = list(sample.options)
         if self.library is None:
-            return initial_messages(sample)
+            return
         retrieval = self.library.retrieve(sample, set(self.tools.tools))
         trajectory.retrieved_skills = retrieval.skill_ids
         trajectory.retrieval_scores = retrieval.scores
         trajectory.library_sha256 = self.library.sha256
-        return initial_messages(sample, render_guidance(retrieval, None, max_tokens=self.guidance_max_tokens))
+        trajectory.guidance = render_guidance(retrieval, None, max_tokens=self.guidance_max_tokens)
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        messages = self.first_messages(sample, trajectory)
+        self.record_question(sample, trajectory)
+        # Encoded once: every turn then resends the same str objects (see llm.request_body).
+        images = [image_data_url(frame) for frame in sample.frames]
         seen_calls: dict[tuple[str, str], str] = {}
+        notes: list[str] = []
         for index in range(self.max_turns):
             last = index == self.max_turns - 1
             if last and index > 0:
-                messages.append({"role": "user", "content": FINAL_TURN_NOTE})
-            turn, reply, tagged = self._turn(index, messages, allow_tools=not last)
+                notes.append(FINAL_TURN_NOTE)
+            messages = chat_messages(trajectory, images, instructions=self.instructions, next_notes=notes)
+            turn = self._turn(index, messages, notes, allow_tools=not last)
             trajectory.turns.append(turn)
-            messages.append(reply)
+            notes = []
             if not turn.tool_calls:
                 if not (turn.assistant_text or "").strip() and not last:
-                    messages.append({"role": "user", "content": EMPTY_REPLY_NOTE})
+                    notes = [EMPTY_REPLY_NOTE]
                     continue
                 trajectory.final_text = turn.assistant_text
                 trajectory.answer = normalize_answer(turn.assistant_text, sample.answer_kind, sample.options)
@@ -87,10 +99,7 @@ class LLMPolicy:
             if last:
                 break
             for call in turn.tool_calls:
-                observation = self._execute(context, call, seen_calls)
-                turn.observations.append(observation)
-                content = _observation_text(observation)
-                messages.append(tool_response_message(content) if tagged else {"role": "tool", "tool_call_id": call.id, "content": content})
+                turn.observations.append(self._execute(context, call, seen_calls))
         trajectory.stop_reason = "max_turns"
         return trajectory
 
@@ -102,7 +111,7 @@ class LLMPolicy:
         seen[signature] = call.id
         return self.tools.call(context, call.name, call.arguments, call.id)
 
-    def _turn(self, index: int, messages: list[dict[str, Any]], *, allow_tools: bool) -> tuple[Turn, dict[str, Any], bool]:
+    def _turn(self, index: int, messages: list[dict[str, Any]], notes: list[str], *, allow_tools: bool) -> Turn:
         expected = _EXPECTED_TOKENS_PER_MESSAGE * len(messages) + self.max_tokens
         self.rate_limiter.acquire(expected)
         started = time.perf_counter()
@@ -125,24 +134,13 @@ class LLMPolicy:
         prompt_tokens = usage.prompt_tokens if usage else 0
         completion_tokens = usage.completion_tokens if usage else 0
         self.rate_limiter.record(prompt_tokens + completion_tokens, expected)
-        turn = Turn(
+        return Turn(
             index=index,
+            notes=notes,
             assistant_text=message.content,
             tool_calls=calls,
+            tagged=tagged,
             prompt_tokens=prompt_tokens,
             completion_tokens=completion_tokens,
             seconds=time.perf_counter() - started,
         )
-        reply: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
-        if calls and not tagged:
-            reply["tool_calls"] = [
-                {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments if isinstance(c.arguments, str) else json.dumps(c.arguments)}}
-                for c in calls
-            ]
-        return turn, reply, tagged
-
-
-def _observation_text(observation: Observation) -> str:
-    if observation.ok:
-        return json.dumps(observation.content, separators=(",", ":"))
-    return json.dumps({"error": observation.error}, separators=(",", ":"))

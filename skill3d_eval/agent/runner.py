@@ -3,15 +3,17 @@
 A sample that fails (expert down, endpoint error after retries, no workflow, bad input) is
 recorded with its reason and answered with an empty string, which every scorer counts as
 wrong: it never drops out of the denominator and never stops the other samples. Samples the
-run directory already answered under the same settings are not asked again.
+run directory already answered under the same settings (same content hash, same settings
+fingerprint) are not asked again.
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
 from typing import Protocol
 
 import openai
@@ -20,9 +22,9 @@ from tqdm import tqdm
 from skill3d_eval.agent.errors import LLMResponseError
 from skill3d_eval.records import SampleError
 from skill3d_eval.agent.program import ProgramError
-from skill3d_eval.records import Sample, Trajectory
+from skill3d_eval.records import Sample, SampleIdentity, Trajectory
 from skill3d_eval.trajectory_log import TrajectoryLog
-from skill3d_eval.experts.client import ExpertsClient
+from skill3d_eval.experts import Experts
 from skill3d_eval.experts.errors import ExpertError
 from skill3d_eval.tools import ToolContext, ToolError
 
@@ -47,45 +49,79 @@ class PolicyByTask:
         return self.policies[sample.task].run(sample, context, trajectory)
 
 
+@dataclass
 class Runner:
-    def __init__(self, policy: Policy, experts: ExpertsClient, log: TrajectoryLog, *, run_id: str, fingerprint: str, concurrency: int, resume: bool = True):
-        self.policy = policy
-        self.experts = experts
-        self.log = log
-        self.run_id = run_id
-        self.fingerprint = fingerprint
-        self.concurrency = concurrency
-        self.resume = resume
-        self._progress_lock = threading.Lock()
+    """`interrupt_grace_s`: after Ctrl-C no new sample starts, and samples in flight get this long
+    to finish and be recorded; the rest are left to the rerun (workers are daemon threads, so an
+    endpoint call that hangs cannot keep the process alive)."""
 
-    def run(self, keys: Sequence[tuple[str, int, str]], load: Callable[[int], Sample]) -> list[Trajectory]:
-        """Answer every (task, doc_id, sample_id) in `keys`; `load(i)` builds sample i only when it must run."""
+    policy: Policy
+    experts: Experts
+    log: TrajectoryLog
+    run_id: str
+    fingerprint: str
+    concurrency: int
+    resume: bool = True
+    library_sha256: str | None = None
+    interrupt_grace_s: float = 10.0
+
+    def run(self, samples: Sequence[SampleIdentity], load: Callable[[int], Sample]) -> list[Trajectory]:
+        """Answer every sample identified in `samples`; `load(i)` builds sample i only when it must run."""
         done = self.log.answered(self.fingerprint) if self.resume else {}
-        results: list[Trajectory | None] = [done.get((task, doc_id)) for task, doc_id, _ in keys]
+        results: list[Trajectory | None] = [done.get(s.content_hash) if s.content_hash else None for s in samples]
+        todo: queue.SimpleQueue[int] = queue.SimpleQueue()
         pending = [i for i, result in enumerate(results) if result is None]
-        with ThreadPoolExecutor(max_workers=self.concurrency) as pool, tqdm(total=len(keys), initial=len(keys) - len(pending), desc="skill3d", unit="q") as bar:
-            futures = {pool.submit(self._run_one, keys[i], load, i): i for i in pending}
+        for index in pending:
+            todo.put(index)
+        finished: queue.SimpleQueue[tuple[int, Trajectory | BaseException]] = queue.SimpleQueue()
+        stop = threading.Event()
+
+        def work() -> None:
+            while not stop.is_set():
+                try:
+                    index = todo.get_nowait()
+                except queue.Empty:
+                    return
+                try:
+                    finished.put((index, self._run_one(samples[index], load, index)))
+                except BaseException as exc:  # a bug, not a recorded failure: re-raised in the caller's thread
+                    finished.put((index, exc))
+
+        workers = [threading.Thread(target=work, name=f"skill3d-{n}", daemon=True) for n in range(min(self.concurrency, len(pending)))]
+        for worker in workers:
+            worker.start()
+        with tqdm(total=len(samples), initial=len(samples) - len(pending), desc="skill3d", unit="q") as bar:
             failed = tokens = tool_calls = 0
-            for future in as_completed(futures):
-                trajectory = future.result()
-                results[futures[future]] = trajectory
-                failed += trajectory.stop_reason == "error"
-                tokens += sum(t.prompt_tokens + t.completion_tokens for t in trajectory.turns)
-                tool_calls += trajectory.tool_calls
-                bar.set_postfix(failed=failed, tokens=tokens, tool_calls=tool_calls, refresh=False)
-                bar.update(1)
+            try:
+                for _ in pending:
+                    index, outcome = _next(finished)
+                    if isinstance(outcome, BaseException):
+                        raise outcome
+                    results[index] = outcome
+                    failed += outcome.stop_reason == "error"
+                    tokens += sum(t.prompt_tokens + t.completion_tokens for t in outcome.turns)
+                    tool_calls += outcome.tool_calls
+                    bar.set_postfix(failed=failed, tokens=tokens, tool_calls=tool_calls, refresh=False)
+                    bar.update(1)
+            except BaseException:
+                stop.set()
+                deadline = time.monotonic() + self.interrupt_grace_s
+                for worker in workers:
+                    worker.join(max(0.0, deadline - time.monotonic()))
+                raise
         return [result for result in results if result is not None]
 
-    def _run_one(self, key: tuple[str, int, str], load: Callable[[int], Sample], index: int) -> Trajectory:
-        task, doc_id, sample_id = key
+    def _run_one(self, identity: SampleIdentity, load: Callable[[int], Sample], index: int) -> Trajectory:
         started = time.perf_counter()
         trajectory = Trajectory(
-            task=task, doc_id=doc_id, sample_id=sample_id, question="", task_type=None, scene=None,
-            policy=self.policy.name, run_id=self.run_id, fingerprint=self.fingerprint,
+            task=identity.task, doc_id=identity.doc_id, sample_id=identity.sample_id, question=identity.question,
+            task_type=None, scene=identity.scene, policy=self.policy.name, run_id=self.run_id, fingerprint=self.fingerprint,
+            sample_hash=identity.content_hash, library_sha256=self.library_sha256,
         )
         try:
             sample = load(index)
             trajectory.question, trajectory.task_type, trajectory.scene = sample.question, sample.task_type, sample.scene
+            trajectory.options = list(sample.options)
             self.policy.run(sample, ToolContext(sample, self.experts), trajectory)
         except RECORDED_FAILURES as exc:
             trajectory.stop_reason = "error"
@@ -94,3 +130,12 @@ class Runner:
         trajectory.seconds = time.perf_counter() - started
         self.log.append(trajectory)
         return trajectory
+
+
+def _next(finished: queue.SimpleQueue) -> tuple[int, Trajectory | BaseException]:
+    """Wait for the next finished sample in short slices, so Ctrl-C reaches the waiting thread at once."""
+    while True:
+        try:
+            return finished.get(timeout=0.2)
+        except queue.Empty:
+            continue

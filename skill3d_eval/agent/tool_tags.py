@@ -3,7 +3,8 @@
 Local Qwen-family models (and vLLM without a tool parser) emit this form instead of native
 function calls. Only this exact tag form is accepted: a call that does not parse is passed on
 as a call with its raw text, so schema validation answers it with an error observation
-instead of a heuristic guessing which tool was meant.
+instead of a heuristic guessing which tool was meant. Their results go back as
+`<tool_response>` text (`agent.chat`).
 """
 
 from __future__ import annotations
@@ -31,8 +32,3 @@ def parse_tool_tags(text: str | None, turn: int) -> list[ToolCall]:
         arguments = payload.get("arguments", {})
         calls.append(ToolCall(id=call_id, name=payload["name"], arguments=arguments if isinstance(arguments, (dict, str)) else json.dumps(arguments)))
     return calls
-
-
-def tool_response_message(observation_json: str) -> dict:
-    """Tag-form results go back as a user turn, as Qwen's chat template expects."""
-    return {"role": "user", "content": f"<tool_response>\n{observation_json}\n</tool_response>"}

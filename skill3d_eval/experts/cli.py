@@ -8,8 +8,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY, SYNTH_ROOT
+
+if TYPE_CHECKING:
+    from skill3d_eval.experts.server import TritonServer
 
 
 def _key_value(text: str) -> tuple[str, str]:
@@ -21,7 +25,10 @@ def _key_value(text: str) -> tuple[str, str]:
 
 def register(commands: argparse._SubParsersAction) -> None:
     experts = commands.add_parser("experts", help="the Triton experts").add_subparsers(dest="action", required=True)
-    serve = experts.add_parser("serve", help="serve the model repository on a local Triton server until Ctrl-C / SIGTERM")
+    serve = experts.add_parser(
+        "serve",
+        help="serve the model repository on a local Triton server until Ctrl-C / SIGTERM (exits 1 if the server dies)",
+    )
     serve.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
     serve.add_argument("--experts-venv", type=Path, default=EXPERTS_VENV)
     serve.add_argument("--oracle-root", type=Path, default=SYNTH_ROOT / "oracle")
@@ -39,6 +46,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--http-port", type=int)
     serve.add_argument("--metrics-port", type=int)
     serve.add_argument("--log-file", type=Path)
+    serve.add_argument(
+        "--max-input-bytes",
+        type=int,
+        help="largest request the server accepts, where its Triton has --http-max-input-size (default: 256 MiB)",
+    )
     serve.set_defaults(run=_serve)
 
     status = experts.add_parser("status", help="models, versions, readiness and backend kind of a running Triton server")
@@ -62,6 +74,7 @@ def _serve(args: argparse.Namespace) -> int:
     parameters = {"oracle_root": str(args.oracle_root.resolve()), **dict(args.param)}
     if args.backend:
         parameters["backend"] = args.backend
+    limits = {"max_input_bytes": args.max_input_bytes} if args.max_input_bytes else {}
     server = TritonServer(
         args.repository,
         args.experts_venv,
@@ -71,6 +84,7 @@ def _serve(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         metrics_port=args.metrics_port,
         log_file=args.log_file,
+        **limits,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -80,10 +94,41 @@ def _serve(args: argparse.Namespace) -> int:
             flush=True,
         )
         try:
-            stop.wait()
+            return _supervise(server, stop)
         except KeyboardInterrupt:
-            pass
+            return 0
+
+
+def _supervise(server: TritonServer, stop: threading.Event) -> int:
+    """Until `stop`: a dead server ends the command with 1 (it must not look like a serving one);
+    a model whose backend stub died is loaded again."""
+    from skill3d_eval.experts.errors import ExpertServerError
+
+    while not stop.wait(0.5):
+        if not server.running():
+            print(_died(server), file=sys.stderr, flush=True)
+            return 1
+        for name in server.dead_models():
+            print(f"model {name!r}: a backend stub died (see the server log); loading it again", file=sys.stderr, flush=True)
+            try:
+                server.reload(name)
+            except ExpertServerError as error:
+                print(_died(server) if not server.running() else f"error: {error}", file=sys.stderr, flush=True)
+                return 1
+            print(f"model {name!r}: loaded again", file=sys.stderr, flush=True)
     return 0
+
+
+def _died(server: TritonServer) -> str:
+    code = server.exit_code
+    how = f"exited with code {code}"
+    if code is not None and code < 0:
+        try:
+            how = f"was killed by {signal.Signals(-code).name}"
+        except ValueError:
+            how = f"was killed by signal {-code}"
+    tail = server.log_tail(10)  # read now: a default log goes with the server's work directory
+    return f"error: tritonserver (pid {server.pid}) died: it {how}" + (f"; the end of its log:\n{tail}" if tail else "")
 
 
 def _export(args: argparse.Namespace) -> int:

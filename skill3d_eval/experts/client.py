@@ -33,6 +33,7 @@ from skill3d_eval.experts.results import (
     SuperResolutionResult,
 )
 from skill3d_eval.experts.transport import ModelFailure, WireProtocol, TLSConfig, Transport, TransportFailure
+from skill3d_eval.records import ExpertCacheStats
 
 
 def _check_image(image: Any, what: str = "image") -> np.ndarray:
@@ -69,6 +70,10 @@ def _decode_meta(raw: np.ndarray) -> dict[str, Any]:
 
 def _strings(values: Sequence[str]) -> np.ndarray:
     return np.array([value.encode("utf-8") for value in values], dtype=np.object_)
+
+
+# The models of the expert repository, as the client's methods call them.
+EXPERT_MODELS = ("depth", "detection", "orientation", "reconstruction", "segmentation", "super_resolution")
 
 
 @dataclass
@@ -221,6 +226,31 @@ class ExpertsClient:
         out = self.infer("orientation", inputs, ["ANGLES", "CONFIDENCE", "META"])
         azimuth, elevation, rotation = (float(v) for v in out["ANGLES"][0])
         return OrientationResult(azimuth, elevation, rotation, float(out["CONFIDENCE"][0][0]), _decode_meta(out["META"][0]))
+
+    def model_identities(self, models: Sequence[str]) -> dict[str, str]:
+        """'version|config digest' of each model; ExpertUnavailable names every model that is not ready."""
+        transport = self._live()
+        try:
+            index = {entry.get("name", ""): entry for entry in transport.repository_index()}
+        except (TransportFailure, ModelFailure) as error:
+            raise ExpertUnavailable(f"Triton at {self.url} is not usable: {error}") from None
+        missing = []
+        for model in models:
+            entry = index.get(model)
+            if entry is None or entry.get("state") != "READY":
+                state = "not in the repository" if entry is None else (entry.get("state") or "not loaded")
+                missing.append(f"{model} ({state}{': ' + entry['reason'] if entry and entry.get('reason') else ''})")
+        if missing:
+            raise ExpertUnavailable(f"Triton at {self.url}: models not ready: {', '.join(missing)}")
+        try:
+            return {model: self._identity(transport, model) for model in models}
+        except (TransportFailure, ModelFailure) as error:
+            raise ExpertUnavailable(f"Triton at {self.url}: model metadata unavailable: {error}") from None
+
+    def cache_stats(self) -> ExpertCacheStats | None:
+        if self.cache is None:
+            return None
+        return ExpertCacheStats(hits=self.stats.cache_hits, misses=self.stats.server_calls)
 
     # -- plumbing ----------------------------------------------------------------------------
     def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:

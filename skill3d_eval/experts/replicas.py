@@ -9,13 +9,20 @@ retried elsewhere: every replica would reject it too.
 from __future__ import annotations
 
 import itertools
+import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Self
+
+import numpy as np
 
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.errors import ExpertUnavailable
+from skill3d_eval.experts import results
+from skill3d_eval.records import ExpertCacheStats
+
+logger = logging.getLogger(__name__)
 
 
 class ReplicaPool:
@@ -43,11 +50,56 @@ class ReplicaPool:
         for client in self.clients:
             client.close()
 
-    def __getattr__(self, name: str) -> Any:
-        """Every expert method of ExpertsClient, routed to a healthy replica."""
-        if name.startswith("_") or not callable(getattr(ExpertsClient, name, None)):
-            raise AttributeError(name)
-        return lambda *args, **kwargs: self._call(name, args, kwargs)
+    def depth(self, image: np.ndarray) -> results.DepthResult:
+        return self._call("depth", (image,), {})
+
+    def segment(self, image: np.ndarray, prompt: str | None = None, *, boxes: Sequence[Sequence[float]] | None = None) -> results.SegmentationResult:
+        return self._call("segment", (image, prompt), {"boxes": boxes})
+
+    def detect(self, image: np.ndarray, prompts: str | Sequence[str]) -> results.DetectionResult:
+        return self._call("detect", (image, prompts), {})
+
+    def reconstruct(self, images: Sequence[np.ndarray], *, points: bool = False) -> results.ReconstructionResult:
+        return self._call("reconstruct", (images,), {"points": points})
+
+    def render_view(self, images: Sequence[np.ndarray], azimuth_deg: float, elevation_deg: float) -> results.NovelViewResult:
+        return self._call("render_view", (images, azimuth_deg, elevation_deg), {})
+
+    def super_resolve(self, image: np.ndarray) -> results.SuperResolutionResult:
+        return self._call("super_resolve", (image,), {})
+
+    def orient(self, image: np.ndarray, box: Sequence[float]) -> results.OrientationResult:
+        return self._call("orient", (image, box), {})
+
+    def infer(self, model: str, inputs: Mapping[str, np.ndarray], outputs: Sequence[str]) -> dict[str, np.ndarray]:
+        return self._call("infer", (model, inputs, outputs), {})
+
+    def model_identities(self, models: Sequence[str]) -> dict[str, str]:
+        """Identities the usable replicas agree on; a dead replica is only logged (calls skip it),
+        replicas serving different model versions or configurations are refused."""
+        found, problems = {}, []
+        for client in self.clients:
+            try:
+                found[client.url] = client.model_identities(models)
+            except ExpertUnavailable as exc:
+                problems.append(str(exc))
+        if not found:
+            raise ExpertUnavailable(f"no usable replica: {'; '.join(problems)}")
+        if len({tuple(sorted(identities.items())) for identities in found.values()}) > 1:
+            raise ExpertUnavailable(f"replicas serve different model versions or configurations ({', '.join(found)}): results would depend on the replica")
+        for problem in problems:
+            logger.warning("replica not usable, calls will skip it: %s", problem)
+        return next(iter(found.values()))
+
+    def ready(self) -> bool:
+        """True when any replica is ready: calls skip the others."""
+        return any(client.ready() for client in self.clients)
+
+    def cache_stats(self) -> ExpertCacheStats | None:
+        stats = [s for s in (client.cache_stats() for client in self.clients) if s is not None]
+        if not stats:
+            return None
+        return ExpertCacheStats(hits=sum(s.hits for s in stats), misses=sum(s.misses for s in stats))
 
     def _order(self) -> list[int]:
         with self._lock:
@@ -68,3 +120,4 @@ class ReplicaPool:
                 last = exc
         assert last is not None
         raise ExpertUnavailable(f"all {len(self.clients)} replicas unavailable; last: {last}", model=last.model)
+

@@ -5,15 +5,19 @@ Python backend; the backend stub must run the experts' own interpreter (numpy 1.
 launcher builds the process environment from that virtualenv (see DESIGN.md, "Triton on CPU").
 Models are loaded one by one through the explicit model-control API with a config override
 that carries the launch parameters (e.g. `oracle_root`).
+
+Lifecycle: each server gets a private work directory (backends, default log) and its own
+shared-memory prefix, and a watchdog sidecar (`watchdog.py`) that kills the server and removes
+both when the harness dies, even by SIGKILL. Ports: see `ports.py` (fresh ports on a bind failure).
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -25,9 +29,15 @@ from pathlib import Path
 from typing import Self
 
 from skill3d_eval.experts.errors import ExpertServerError
+from skill3d_eval.experts.ports import assign_ports, free_port, is_bind_failure, listening_ports
+from skill3d_eval.experts.stubs import live_instances
+from skill3d_eval.experts.watchdog import Watchdog
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY
 
+__all__ = ["TritonInstallation", "TritonServer", "config_override", "free_port", "model_names", "oracle_server"]
+
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback probes only
+DEFAULT_MAX_INPUT_BYTES = 256 * 2**20  # a request's bytes; 32 views of 1280×720 RGB fit in 85 MiB
 
 
 @dataclass(frozen=True)
@@ -99,12 +109,6 @@ def _clean_env() -> dict[str, str]:
     return {key: value for key, value in os.environ.items() if key not in drop}
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def model_names(repository: Path) -> list[str]:
     """Every model directory (one holding a config.pbtxt) of a repository, sorted."""
     return sorted(path.parent.name for path in repository.glob("*/config.pbtxt"))
@@ -126,7 +130,9 @@ class TritonServer:
 
     `parameters` are string config parameters set on every loaded model (e.g. `oracle_root`).
     URLs: `grpc_url` / `http_url` are `host:port` as tritonclient takes them; `metrics_url` is
-    the full Prometheus URL.
+    the full Prometheus URL. `max_input_bytes` bounds a request's size where the binary has
+    `--http-max-input-size` (later Tritons); 2.51 has no such option and relies on its check
+    that the declared shapes match the bytes sent (see experts_triton/README.md).
     """
 
     def __init__(
@@ -142,6 +148,7 @@ class TritonServer:
         metrics_port: int | None = None,
         startup_timeout_s: float = 60.0,
         stop_timeout_s: float = 15.0,
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
     ):
         self.repository = Path(repository).resolve()
         self.experts_venv = Path(experts_venv).resolve()
@@ -149,11 +156,16 @@ class TritonServer:
         self.parameters = dict(parameters or {})
         self.startup_timeout_s = startup_timeout_s
         self.stop_timeout_s = stop_timeout_s
+        self.max_input_bytes = max_input_bytes
         self._ports = {"http": http_port, "grpc": grpc_port, "metrics": metrics_port}
         self._requested_log = Path(log_file) if log_file is not None else None
         self._process: subprocess.Popen | None = None
-        self._workdir: tempfile.TemporaryDirectory | None = None
+        self._watchdog: Watchdog | None = None
+        self._instances: dict[str, str] = {}  # backend stub instance name -> model, as loaded
+        self.workdir: Path | None = None  # private: backends, default log; removed on stop or by the watchdog
+        self.shm_prefix = ""  # the Python backend's /dev/shm regions are named <shm_prefix><uuid>
         self.log_file: Path | None = None
+        self.port_attempts = 0  # launches it took to bind free ports (1 unless a port was taken)
         self.startup_s: float | None = None  # start() → ready with every model loaded, seconds
         self._deadline = 0.0
 
@@ -173,6 +185,11 @@ class TritonServer:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process else None
+
+    @property
+    def exit_code(self) -> int | None:
+        """The server's exit status once it has exited on its own (negative: killed by that signal)."""
+        return self._process.poll() if self._process else None
 
     def _port(self, kind: str) -> int:
         port = self._ports[kind]
@@ -196,33 +213,38 @@ class TritonServer:
         if missing:
             raise ExpertServerError(f"no config.pbtxt for {missing} in {self.repository}", model=missing[0])
         installation = TritonInstallation.locate(self.experts_venv)
-        self._workdir = tempfile.TemporaryDirectory(prefix="skill3d-triton-")
-        workdir = Path(self._workdir.name)
+        self.workdir = Path(tempfile.mkdtemp(prefix="skill3d-triton-"))
+        self.shm_prefix = f"skill3d_{self.workdir.name.rsplit('-', 1)[-1]}_"
         try:
-            backends = installation.assemble_backends(workdir / "backends")
-            self.log_file = self._requested_log or workdir / "tritonserver.log"
+            self.log_file = self._requested_log or self.workdir / "tritonserver.log"
             self.log_file.parent.mkdir(parents=True, exist_ok=True)
+            with open(self.log_file, "ab") as log:
+                self._watchdog = Watchdog(self.workdir, self.shm_prefix, log=log)
+            backends = installation.assemble_backends(self.workdir / "backends")
             self._launch_until_ready(installation, backends)
             for name in self.models:
-                self._load(name)
+                self._load(name, self._deadline - time.monotonic())
+            self._instances = live_instances(self._process.pid)
         except BaseException:
             self.stop()
             raise
         self.startup_s = time.monotonic() - began
         return self
 
-    def _launch_until_ready(self, installation: TritonInstallation, backends: Path) -> None:
-        """Launch and wait for readiness; free ports picked here may be taken meanwhile: retry those."""
+    def _launch_until_ready(self, installation: TritonInstallation, backends: Path, attempts: int = 5) -> None:
+        """Launch and wait for readiness; a free port picked here may be taken before the server
+        binds it: on any bind failure, launch again on fresh ones (explicit ports are kept)."""
         requested = dict(self._ports)
-        for attempt in range(3):
-            self._ports = {kind: port if port is not None else free_port() for kind, port in requested.items()}
+        for attempt in range(1, attempts + 1):
+            self._ports = assign_ports(requested)
+            self.port_attempts = attempt
+            launched_at = self.log_file.stat().st_size if self.log_file.exists() else 0
             self._launch(installation, backends)
             try:
                 self._wait_ready()
                 return
-            except ExpertServerError as error:
-                port_taken = "already in use" in error.log_tail
-                if attempt == 2 or not port_taken or None not in requested.values():
+            except ExpertServerError:
+                if attempt == attempts or None not in requested.values() or not is_bind_failure(self._log_since(launched_at)):
                     raise
                 self._kill()
 
@@ -243,7 +265,11 @@ class TritonServer:
             f"--metrics-port={ports['metrics']}",
             "--allow-gpu-metrics=false",
             "--exit-timeout-secs=5",
+            # Named regions, so that the watchdog can remove them when the server was killed.
+            f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
         ]
+        if "--http-max-input-size" in _server_options(installation):
+            command.append(f"--http-max-input-size={self.max_input_bytes}")
         with open(self.log_file, "ab") as log:
             self._process = subprocess.Popen(
                 command,
@@ -251,11 +277,13 @@ class TritonServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=installation.environment(),
-                cwd=self._workdir.name,
+                cwd=self.workdir,
                 start_new_session=True,  # its own process group: stop() also reaches the backend stubs
             )
 
     def _wait_ready(self) -> None:
+        """Until the process we started listens on all its ports (a readiness answer from a port it
+        failed to bind would come from someone else's server) and answers ready."""
         deadline = self._deadline
         url = f"http://{self.http_url}/v2/health/ready"
         while True:
@@ -263,27 +291,28 @@ class TritonServer:
                 raise ExpertServerError(
                     f"tritonserver exited with code {self._process.returncode} during startup", log_tail=self.log_tail()
                 )
-            try:
-                with _NO_PROXY.open(url, timeout=1.0) as response:
-                    if response.status == 200:
-                        return
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
+            listening = listening_ports(self._process.pid)
+            if listening is None or set(self._ports.values()) <= listening:
+                try:
+                    with _NO_PROXY.open(url, timeout=1.0) as response:
+                        if response.status == 200:
+                            return
+                except (urllib.error.URLError, ConnectionError, TimeoutError):
+                    pass
             if time.monotonic() > deadline:
                 raise ExpertServerError(
                     f"tritonserver not ready after {self.startup_timeout_s:g} s", log_tail=self.log_tail()
                 )
             time.sleep(0.05)
 
-    def _load(self, name: str) -> None:
+    def _load(self, name: str, timeout_s: float) -> None:
         import tritonclient.grpc as grpcclient
         from tritonclient.utils import InferenceServerException
 
         config = config_override(self.repository / name / "config.pbtxt", self.parameters)
-        remaining = max(1.0, self._deadline - time.monotonic())
         with grpcclient.InferenceServerClient(self.grpc_url) as client:
             try:
-                client.load_model(name, config=config, client_timeout=remaining)
+                client.load_model(name, config=config, client_timeout=max(1.0, timeout_s))
             except InferenceServerException as error:
                 if self._process.poll() is not None:
                     raise ExpertServerError(
@@ -297,13 +326,17 @@ class TritonServer:
         return self._process is not None and self._process.poll() is None
 
     def stop(self) -> None:
-        """Unload the models, SIGTERM, then SIGKILL the process group after `stop_timeout_s`. Idempotent."""
+        """Unload the models, SIGTERM, then SIGKILL the process group after `stop_timeout_s`;
+        remove the work directory and shared memory. Idempotent."""
         if self._process is not None and self._process.poll() is None:
             self._unload_all(self._process)
         self._kill()
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
+        if self._watchdog is not None:
+            self._watchdog.close()  # its sweep removes shared memory left by a killed server, and the workdir
+            self._watchdog = None
+        if self.workdir is not None:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
 
     def _kill(self) -> None:
         process, self._process = self._process, None
@@ -342,6 +375,48 @@ class TritonServer:
         except InferenceServerException:
             pass  # SIGTERM (then SIGKILL) follows anyway
 
+    # -- backend stubs -------------------------------------------------------------------------
+    def dead_models(self) -> list[str]:
+        """Loaded models one of whose backend stubs died while the server lives (see `stubs.py`):
+        Triton keeps them READY but fails every request until they are loaded again. (A model
+        a client unloaded through the API has lost its stubs too, but is no longer READY.)"""
+        if not self.running():
+            return []
+        live = live_instances(self._process.pid)
+        stubless = {model for instance, model in self._instances.items() if instance not in live}
+        if not stubless:
+            return []
+        import tritonclient.grpc as grpcclient
+        from tritonclient.utils import InferenceServerException
+
+        try:
+            with grpcclient.InferenceServerClient(self.grpc_url) as client:
+                index = client.get_model_repository_index(as_json=True, client_timeout=10.0)
+        except InferenceServerException:
+            return []  # the server is going down: `running()` will say so
+        return sorted(m["name"] for m in index.get("models", []) if m.get("name") in stubless and m.get("state") == "READY")
+
+    def reload(self, name: str, timeout_s: float = 60.0) -> None:
+        """Unload `name` and load it again with the launch parameters (a load of a READY model with
+        the same config is a no-op). The version with the dead stub stays UNLOADING for good (its
+        stub never answers), which costs `stop()` Triton's exit timeout (5 s); the new one serves."""
+        import tritonclient.grpc as grpcclient
+        from tritonclient.utils import InferenceServerException
+
+        with grpcclient.InferenceServerClient(self.grpc_url) as client:
+            try:
+                client.unload_model(name, client_timeout=timeout_s)
+            except InferenceServerException as error:
+                raise ExpertServerError(f"cannot unload model {name!r}: {error.message()}", model=name) from None
+        self._load(name, timeout_s)
+        self._instances = {i: m for i, m in self._instances.items() if m != name}
+        self._instances.update({i: m for i, m in live_instances(self._process.pid).items() if m == name})
+
+    def _log_since(self, offset: int) -> str:
+        with open(self.log_file, "rb") as log:
+            log.seek(offset)
+            return log.read().decode("utf-8", errors="replace")
+
     def log_tail(self, lines: int = 25) -> str:
         """The last `lines` lines of the server log, without its ASCII tables."""
         if self.log_file is None or not self.log_file.exists():
@@ -352,6 +427,14 @@ class TritonServer:
             text = log.read().decode("utf-8", errors="replace")
         kept = [line for line in text.splitlines() if line.strip() and not line.startswith(("+", "|"))]
         return "\n".join(kept[-lines:])
+
+
+@functools.cache
+def _server_options(installation: TritonInstallation) -> str:
+    """`tritonserver --help`, to pass options only a newer Triton knows."""
+    command = [str(installation.binary), "--help"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=installation.environment())
+    return result.stdout + result.stderr
 
 
 def _kill_group(pgid: int) -> None:

@@ -1,5 +1,5 @@
 """Where chat completions come from: an OpenAI-compatible endpoint, or a local checkpoint in-process."""
 
-from skill3d_eval.llm.endpoint import ChatEndpoint, OpenAIEndpoint
+from skill3d_eval.llm.endpoint import ChatEndpoint, EndpointUnusable, OpenAIEndpoint
 
-__all__ = ["ChatEndpoint", "OpenAIEndpoint"]
+__all__ = ["ChatEndpoint", "EndpointUnusable", "OpenAIEndpoint"]

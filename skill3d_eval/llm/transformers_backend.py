@@ -34,6 +34,9 @@ class TransformersEndpoint:
         self.device = device
         self._lock = threading.Lock()  # one generate at a time: concurrent loops queue here
 
+    def check(self, model: str) -> None:
+        """The checkpoint loaded in the constructor: nothing is left to reach."""
+
     def complete(self, body: dict[str, Any]) -> ChatCompletion:
         tools = [tool["function"] for tool in body.get("tools", [])] if body.get("tool_choice") != "none" else None
         inputs = self.processor.apply_chat_template(

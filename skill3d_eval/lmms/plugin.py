@@ -3,18 +3,21 @@
 lmms-eval calls `manifests()` while importing its model registry, which happens before its
 CLI builds the TaskManager. lmms-eval has no supported way for a package to contribute task
 YAMLs, so this is also where our `tasks/` directory is added to every TaskManager's search
-path: `lmms-eval --tasks spatial_synth` then works without `--include_path`.
+path: `lmms-eval --tasks spatial_synth` then works without `--include_path`. It is also where
+the run's exit status is wired in (`exit_status`): lmms-eval would exit 0 whatever happened.
 """
 
 from __future__ import annotations
 
 from lmms_eval.models.registry_v2 import ModelManifest
 
+from skill3d_eval.lmms import exit_status
 from skill3d_eval.settings import TASKS_DIR
 
 
 def manifests() -> list[ModelManifest]:
     include_our_tasks()
+    exit_status.install()
     return [ModelManifest(model_id="skill3d", simple_class_path="skill3d_eval.lmms.model.Skill3D")]
 
 

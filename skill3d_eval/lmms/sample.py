@@ -8,12 +8,14 @@ which becomes `num_frames` uniformly sampled frames from a cached decoder.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
+import xxhash
 from PIL import Image
 
-from skill3d_eval.records import Sample, SampleError, SampleIdentity
+from skill3d_eval.records import Sample, SampleError, SampleIdentity, content_hash
 from skill3d_eval.media.video import VideoDecodeError, is_video_path, sample_frames
 
 DEFAULT_NUM_FRAMES = 32
@@ -23,20 +25,59 @@ _SCENE_FIELDS = ("scene_name", "scene", "video_id")
 __all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request"]
 
 
-def identify(args: tuple, doc: dict[str, Any]) -> SampleIdentity:
-    context, _gen_kwargs, _doc_to_visual, doc_id, task, split = args
+def identify(args: tuple, doc: dict[str, Any], source: str = "") -> SampleIdentity:
+    """`source` names the data the split came from (the dataset's fingerprint): another copy,
+    regenerated files or another local source give every question a new content hash."""
+    context, _gen_kwargs, doc_to_visual, doc_id, task, split = args
+    options = [str(option) for option in doc.get("options") or doc.get("choices") or []]
     return SampleIdentity(
         task=task,
         doc_id=int(doc_id),
-        sample_id=f"{task}/{split}/{doc.get('id', doc.get('idx', doc_id))}",
+        sample_id=_sample_id(args, doc),
         question=context,
-        scene=next((str(doc[f]) for f in _SCENE_FIELDS if doc.get(f)), None),
+        scene=_scene(doc),
+        content_hash=content_hash(task, split, source, context, options, _media_identities(doc_to_visual, doc)),
     )
 
 
+def _sample_id(args: tuple, doc: dict[str, Any]) -> str:
+    _context, _gen_kwargs, _doc_to_visual, doc_id, task, split = args
+    return f"{task}/{split}/{doc.get('id', doc.get('idx', doc_id))}"
+
+
+def _scene(doc: dict[str, Any]) -> str | None:
+    return next((str(doc[f]) for f in _SCENE_FIELDS if doc.get(f)), None)
+
+
+def _media_identities(doc_to_visual: Any, doc: dict[str, Any]) -> list[str]:
+    """What the visuals are without decoding videos: pixels' digest for in-memory images, path,
+    size and modification time for files. A visual that cannot be listed here fails later, at
+    load time, as that row's recorded error."""
+    try:
+        visuals = doc_to_visual(doc) if doc_to_visual is not None else []
+    except Exception as exc:
+        return [f"unavailable: {type(exc).__name__}"]
+    identities = []
+    for visual in visuals or []:
+        if isinstance(visual, Image.Image):
+            identities.append(f"image:{visual.mode}:{visual.size}:{xxhash.xxh3_128_hexdigest(visual.tobytes())}")
+        elif isinstance(visual, np.ndarray):
+            identities.append(f"array:{visual.shape}:{xxhash.xxh3_128_hexdigest(np.ascontiguousarray(visual).data)}")
+        elif isinstance(visual, (str, os.PathLike)):
+            path = os.path.abspath(visual)
+            try:
+                stat = os.stat(path)
+                identities.append(f"file:{path}:{stat.st_size}:{stat.st_mtime_ns}")
+            except OSError:
+                identities.append(f"file:{path}:missing")
+        else:
+            identities.append(f"other:{type(visual).__name__}")
+    return identities
+
+
 def sample_from_request(args: tuple, doc: dict[str, Any], *, num_frames: int = DEFAULT_NUM_FRAMES) -> Sample:
-    identity = identify(args, doc)
-    doc_to_visual, sample_id = args[2], identity.sample_id
+    context, _gen_kwargs, doc_to_visual, doc_id, task, _split = args
+    sample_id = _sample_id(args, doc)
     try:
         visuals = doc_to_visual(doc) if doc_to_visual is not None else []
     except Exception as exc:
@@ -46,14 +87,14 @@ def sample_from_request(args: tuple, doc: dict[str, Any], *, num_frames: int = D
         frames.extend(_frames_of(visual, sample_id, index, num_frames))
     options = doc.get("options") or doc.get("choices") or []
     return Sample(
-        task=identity.task,
-        doc_id=identity.doc_id,
+        task=task,
+        doc_id=int(doc_id),
         sample_id=sample_id,
-        question=identity.question,
+        question=context,
         frames=frames,
         task_type=next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None),
         options=[str(option) for option in options],
-        scene=identity.scene,
+        scene=_scene(doc),
     )
 
 

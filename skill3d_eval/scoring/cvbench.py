@@ -1,4 +1,6 @@
-"""CV-Bench scoring: accuracy per row, and the benchmark's official overall.
+"""CV-Bench aggregation: accuracy by a column, and the benchmark's official overall.
+
+A row scores by its reply's leading letter (`option_letter.leading_letter`, via `scoring.score`).
 
 Official overall = ½·((acc_ADE20K + acc_COCO)/2 + acc_Omni3D) when the 2D sources and the 3D
 source are all present; for the 3D half alone it is plain accuracy over Omni3D (what
@@ -9,12 +11,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-
-from skill3d_eval.scoring.option_letter import answer_letter, leading_letter
-
-
-def cvbench_correct(reply: str | None, answer: str) -> float:
-    return 1.0 if leading_letter(reply) == answer_letter(answer) else 0.0
 
 
 def accuracy_by(items: Iterable[Mapping], key: str) -> dict[str, float]:

@@ -12,7 +12,7 @@ A task absent from a run is NaN (not 0) and left out of `overall`, as lmms-eval'
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from skill3d_eval.scoring.choice import choice_accuracy
 from skill3d_eval.scoring.numeric import numeric_mra
@@ -39,12 +39,20 @@ class UnknownQuestionType(ValueError):
     pass
 
 
-def score_question(question_type: str, reply: str | None, ground_truth: str) -> float:
+def is_numerical(question_type: str | None, options: Sequence[str] | None = None) -> bool:
+    """Whether a question is scored by MRA (else by its letter). A row without a question type
+    (a training dataset's `ground_truth` / `options` columns) is numerical when it lists no options."""
+    if question_type is None:
+        return options is None or len(options) == 0
     if question_type in NUMERICAL_TYPES:
-        return numeric_mra(reply, ground_truth)
+        return True
     if question_type in CHOICE_TYPES:
-        return choice_accuracy(reply, ground_truth)
+        return False
     raise UnknownQuestionType(f"unknown VSI-Bench question_type {question_type!r} (known: {', '.join(QUESTION_TYPES)})")
+
+
+def score_question(question_type: str, reply: str | None, ground_truth: str) -> float:
+    return numeric_mra(reply, ground_truth) if is_numerical(question_type) else choice_accuracy(reply, ground_truth)
 
 
 def _mean(values: list[float]) -> float:
@@ -92,6 +100,14 @@ def level_aggregation(question_type: str):
 
     aggregate.__name__ = f"aggregate_{question_type}"
     return aggregate
+
+
+# The aggregations `tasks/_templates/vsi_bench_schema.yaml` names: `aggregate_<metric>` for every
+# metric a VSI-Bench-style task reports (`overall` stands for each task's `<task>_overall`).
+for _metric in ("overall", *TASK_METRICS):
+    globals()[f"aggregate_{_metric}"] = task_aggregation(_metric)
+for _level in REL_DIRECTION_TYPES:
+    globals()[f"aggregate_{_level}_accuracy"] = level_aggregation(_level)
 
 
 def result_metrics(overall_name: str) -> tuple[str, ...]:

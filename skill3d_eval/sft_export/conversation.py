@@ -1,89 +1,80 @@
-"""A trajectory as a training conversation: the chat the `llm` policy would have had.
+"""A trajectory as a training conversation: the agent's own chat, converted to TRL and ms-swift.
 
-The exported prompt is the one the agent sends at inference (`agent.prompt`: system prompt
-with the answer form, then "Image i:" + image per frame, then the question), tool calls carry
-their validated arguments and tool messages the same compact observation JSON the loop feeds
-back, so a model trained on it sees at test time exactly the layout it learned from. Two
-renderings: TRL's conversational format (image placeholders + an `images` column, tool calls
-as OpenAI `tool_calls`) and ms-swift's (`<image>` tags, `tool_call` / `tool_response` roles).
+The messages are `agent.chat.chat_messages` of the trajectory, the function the `llm` policy
+prompts with on every turn, so a model trained on them sees at test time exactly the layout it
+learned from (system prompt with answer form and guidance, "Image i:" + image per frame, the
+question with its options, assistant replies with their calls, observation JSON). The image
+parts carry the exported file names; the converters below only change the wire format: TRL's
+conversational format (content as parts, `{"type": "image"}` placeholders beside an `images`
+column) and ms-swift's agent format (`<image>` tags, `tool_call` / `tool_response` roles).
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
-from skill3d_eval.agent.prompt import ANSWER_FORMS, SYSTEM_PROMPT
-from skill3d_eval.records import Observation, ToolCall, Trajectory
+from skill3d_eval.agent.chat import chat_messages
+from skill3d_eval.records import Trajectory
 
 
-def observation_text(observation: Observation) -> str:
-    """What the loop feeds back for a call (same JSON as `agent.loop`)."""
-    if observation.ok:
-        return json.dumps(observation.content, separators=(",", ":"))
-    return json.dumps({"error": observation.error}, separators=(",", ":"))
+def training_messages(trajectory: Trajectory, images: list[str]) -> list[dict[str, Any]]:
+    """The agent's chat of `trajectory`, ending in its normalised answer.
+
+    One deliberate difference from what the model was sent and replied: the final assistant
+    message is `trajectory.answer` (the bare number or letter the benchmark scores) instead of
+    the reply it was extracted from, so the trained model learns the answer form the system
+    prompt asks for. Trajectories that end on tool calls (the `program` policy's) get it
+    appended.
+    """
+    messages = chat_messages(trajectory, images)
+    if trajectory.turns and not trajectory.turns[-1].tool_calls:
+        messages.pop()  # the answering reply
+    messages.append({"role": "assistant", "content": trajectory.answer})
+    return messages
 
 
-def arguments_json(call: ToolCall) -> str:
-    if isinstance(call.arguments, str):
-        return call.arguments
-    return json.dumps(call.arguments, separators=(",", ":"), sort_keys=True)
+def trl_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """OpenAI chat messages → TRL's conversational format; images become placeholders in order."""
+    names: dict[str, str] = {}  # tool_call_id → tool name, for the `tool` messages
+    converted = []
+    for message in messages:
+        out: dict[str, Any] = {"role": message["role"], "content": _trl_parts(message["content"])}
+        if message.get("tool_calls"):
+            out["tool_calls"] = message["tool_calls"]
+            names.update((call["id"], call["function"]["name"]) for call in message["tool_calls"])
+        if message["role"] == "tool":
+            out.update(name=names[message["tool_call_id"]], tool_call_id=message["tool_call_id"])
+        converted.append(out)
+    return converted
 
 
-@dataclass(frozen=True)
-class Conversation:
-    """Benchmark-neutral chat of one trajectory; images are referenced by position in `images`."""
+def _trl_parts(content: str | list[dict[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}] if content else []
+    return [{"type": "image"} if part["type"] == "image_url" else part for part in content]
 
-    system: str
-    question: str
-    images: list[str]
-    steps: list[tuple[list[ToolCall], list[Observation]]]
-    answer: str
 
-    @classmethod
-    def of(cls, trajectory: Trajectory, images: list[str], answer_kind: str) -> Conversation:
-        steps = [(turn.tool_calls, turn.observations) for turn in trajectory.turns if turn.tool_calls]
-        return cls(
-            system=SYSTEM_PROMPT.format(answer_form=ANSWER_FORMS[answer_kind]),
-            question=trajectory.question,
-            images=images,
-            steps=steps,
-            answer=trajectory.answer,
-        )
+def swift_messages(messages: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """OpenAI chat messages → ms-swift's agent format: `<image>` tags, `tool_call` / `tool_response` roles."""
+    converted = []
+    for message in messages:
+        role, content = message["role"], message["content"]
+        if isinstance(content, list):
+            content = "".join("<image>" if part["type"] == "image_url" else part["text"] for part in content)
+        if role == "tool":
+            converted.append({"role": "tool_response", "content": content})
+            continue
+        calls = message.get("tool_calls") or []
+        if content or not calls:
+            converted.append({"role": role, "content": content})
+        for call in calls:
+            converted.append({"role": "tool_call", "content": json.dumps({"name": call["function"]["name"], "arguments": _arguments(call["function"]["arguments"])})})
+    return converted
 
-    def prompt_messages(self) -> list[dict[str, Any]]:
-        """TRL conversational prompt: system, then the user turn with one placeholder per image."""
-        content: list[dict[str, Any]] = []
-        for index in range(len(self.images)):
-            content.append({"type": "text", "text": f"Image {index}:"})
-            content.append({"type": "image"})
-        content.append({"type": "text", "text": self.question})
-        return [
-            {"role": "system", "content": [{"type": "text", "text": self.system}]},
-            {"role": "user", "content": content},
-        ]
 
-    def trl_messages(self) -> list[dict[str, Any]]:
-        messages = self.prompt_messages()
-        for calls, observations in self.steps:
-            messages.append({
-                "role": "assistant",
-                "content": [],
-                "tool_calls": [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": arguments_json(c)}} for c in calls],
-            })
-            for observation in observations:
-                messages.append({"role": "tool", "name": observation.name, "tool_call_id": observation.tool_call_id, "content": [{"type": "text", "text": observation_text(observation)}]})
-        messages.append({"role": "assistant", "content": [{"type": "text", "text": self.answer}]})
-        return messages
-
-    def swift_messages(self) -> list[dict[str, str]]:
-        user = "".join(f"Image {index}:<image>" for index in range(len(self.images))) + self.question
-        messages = [{"role": "system", "content": self.system}, {"role": "user", "content": user}]
-        for calls, observations in self.steps:
-            for call in calls:
-                messages.append({"role": "tool_call", "content": json.dumps({"name": call.name, "arguments": json.loads(arguments_json(call))})})
-            for observation in observations:
-                messages.append({"role": "tool_response", "content": observation_text(observation)})
-        messages.append({"role": "assistant", "content": self.answer})
-        return messages
+def _arguments(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text  # as the model wrote it; the export's filters normally keep such calls out

@@ -17,13 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from skill3d_eval.agent.chat import arguments_json
 from skill3d_eval.records import Trajectory
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.tools import ToolSet, default_toolset
 from skill3d_eval.sft_export.card import DataCard, SourceFile, SplitCounts
-from skill3d_eval.sft_export.conversation import Conversation, arguments_json
+from skill3d_eval.sft_export.conversation import swift_messages, training_messages, trl_messages
 from skill3d_eval.sft_export.filters import ExportFilters, rejection_reason
-from skill3d_eval.sft_export.metric import answer_kind, benchmark_score
+from skill3d_eval.scoring import score
 from skill3d_eval.sft_export.rows import ExportError, Row, load_split, split_of, split_path
 
 SPLITS = ("train", "validation")
@@ -112,7 +113,7 @@ def export_trajectories(
             row = rows[trajectory.doc_id]
             if trajectory.scene is not None and trajectory.scene != row.scene:
                 raise ExportError(f"{where}: {trajectory.sample_id} is about scene {trajectory.scene!r} but row {row.row} is {row.scene!r}: wrong --dataset?")
-            reason = rejection_reason(trajectory, benchmark_score(trajectory.answer, row.ground_truth, row.question_type, row.options), len(row.frames), tools, filters)
+            reason = rejection_reason(trajectory, score(vars(row), trajectory.answer).value, len(row.frames), tools, filters)
             if reason:
                 rejected[reason] += 1
                 continue
@@ -149,16 +150,24 @@ def export_trajectories(
     return card
 
 
-def _conversation(example: _Example) -> Conversation:
-    return Conversation.of(example.trajectory, example.images, answer_kind(example.row.question_type, example.row.options))
+def _messages(example: _Example) -> list[dict[str, Any]]:
+    """The agent's chat of the example, image parts naming the exported files.
+
+    A trajectory that does not record its options (written before the field existed, or by a
+    policy that never prompts, like `program`) is shown the row's, as the `llm` policy would be.
+    """
+    trajectory = example.trajectory
+    if not trajectory.options and example.row.options:
+        trajectory = trajectory.model_copy(update={"options": list(example.row.options)})
+    return training_messages(trajectory, example.images)
 
 
 def _trl_record(example: _Example, tools_json: str) -> dict[str, Any]:
     """TRL conversational format plus the columns the GRPO rewards and tool environment read."""
-    conversation = _conversation(example)
+    messages = _messages(example)
     return {
-        "messages": conversation.trl_messages(),
-        "prompt": conversation.prompt_messages(),
+        "messages": trl_messages(messages),
+        "prompt": trl_messages(messages[:2]),
         "images": example.images,
         "tools": tools_json,
         "sample_id": example.trajectory.sample_id,
@@ -172,7 +181,7 @@ def _trl_record(example: _Example, tools_json: str) -> dict[str, Any]:
 def _swift_record(example: _Example, tools_json: str, out_dir: Path) -> dict[str, Any]:
     """ms-swift's `messages` + `images` (absolute paths) + `tools` (a JSON string) agent format."""
     return {
-        "messages": _conversation(example).swift_messages(),
+        "messages": swift_messages(_messages(example)),
         "images": [str((out_dir / image).resolve()) for image in example.images],
         "tools": tools_json,
     }

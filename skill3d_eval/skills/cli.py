@@ -14,16 +14,16 @@ DEFAULT_STORE = REPO_ROOT / "skill_store" / "library.sqlite"
 def register(commands: argparse._SubParsersAction) -> None:
     skills = commands.add_parser("skills", help="the Skill Library").add_subparsers(dest="action", required=True)
 
-    def store_arg(parser: argparse.ArgumentParser) -> None:
+    def on_store(name: str, help: str, run) -> argparse.ArgumentParser:
+        """A subcommand that works on a skill store."""
+        parser = skills.add_parser(name, help=help)
         parser.add_argument("--store", default=str(DEFAULT_STORE), help="SQLite path or SQLAlchemy URL")
+        parser.set_defaults(run=run)
+        return parser
 
-    init = skills.add_parser("init", help="create the store (migrating an old one) and load the seed skills")
-    store_arg(init)
-    init.add_argument("--seeds", type=Path, default=None)
-    init.set_defaults(run=_init)
+    on_store("init", "create the store (migrating an old one) and load the seed skills", _init).add_argument("--seeds", type=Path, default=None)
 
-    evolve = skills.add_parser("evolve", help="promote skills and lessons from training-split trajectories")
-    store_arg(evolve)
+    evolve = on_store("evolve", "promote skills and lessons from training-split trajectories", _evolve)
     evolve.add_argument("--trajectories", type=Path, nargs="+", required=True, help="trajectories.jsonl files")
     evolve.add_argument("--references", type=Path, required=True, help="the split's parquet (ground truth by row)")
     evolve.add_argument("--split", default="train")
@@ -31,23 +31,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     evolve.add_argument("--success-threshold", type=float, default=0.5)
     evolve.add_argument("--distill-model", default=None, help="rewrite promoted skills' strategy and lessons with this model (OpenAI-compatible)")
     evolve.add_argument("--distill-base-url", default=None, help="endpoint for --distill-model (default: the SDK's OPENAI_BASE_URL)")
-    evolve.set_defaults(run=_evolve)
 
-    freeze = skills.add_parser("freeze", help="write an immutable, content-hashed snapshot of the active skills")
-    store_arg(freeze)
+    freeze = on_store("freeze", "write an immutable, content-hashed snapshot of the active skills", _freeze)
     freeze.add_argument("--out", type=Path, default=REPO_ROOT / "skill_store" / "snapshots")
     freeze.add_argument("--embedder", choices=["minilm-l6-v2", "lexical-hash-384"], default="minilm-l6-v2")
-    freeze.set_defaults(run=_freeze)
 
-    export = skills.add_parser("export", help="write the store as JSON")
-    store_arg(export)
-    export.add_argument("--out", type=Path, required=True)
-    export.set_defaults(run=_export)
-
-    load = skills.add_parser("import", help="add or replace skills from a JSON export")
-    store_arg(load)
-    load.add_argument("--file", type=Path, required=True)
-    load.set_defaults(run=_import)
+    on_store("export", "write the store as JSON", _export).add_argument("--out", type=Path, required=True)
+    on_store("import", "add or replace skills from a JSON export", _import).add_argument("--file", type=Path, required=True)
 
     leakage = skills.add_parser("check-leakage", help="refuse a library built from the evaluated split's scenes or questions")
     leakage.add_argument("--library", type=Path, required=True)
@@ -83,7 +73,8 @@ def _evolve(args: argparse.Namespace) -> int:
 
         client = openai.OpenAI(base_url=args.distill_base_url)
         for skill_id in report.promoted + report.merged:
-            store.put(distill(store.get(skill_id), client, args.distill_model))
+            read = store.get(skill_id)
+            store.put(distill(read, client, args.distill_model), replaces=read)
     print(json.dumps(report.__dict__, indent=2))
     return 0
 

@@ -91,7 +91,8 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
         totals[rollout.task_type].append(rollout.success)
     report.baselines = {task: sum(flags) / len(flags) for task, flags in totals.items()}
 
-    existing = {_signature(s.task_types[0], s.workflow): s for s in store.skills(include_retired=True)}
+    stored = {skill.id: skill for skill in store.skills(include_retired=True)}
+    existing = {_signature(s.task_types[0], s.workflow): s for s in stored.values()}
     version = store.library_version() + 1
     updated: dict[str, Skill] = {}
     groups: dict[tuple, list[Rollout]] = defaultdict(list)
@@ -146,7 +147,7 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
 
     # From here on skills are keyed by id: distinct skills may share a workflow.
     changed = {skill.id: skill for skill in updated.values()}
-    library = {skill.id: skill for skill in store.skills(include_retired=True)} | changed
+    library = stored | changed
     lessons = _lessons(rollouts, changed.values())
     for skill in list(library.values()):
         own = [lesson for lesson in lessons if skill.task_types[0] in lesson.applies_to]
@@ -156,7 +157,8 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
     report.retired = _retire(list(library.values()), config)
     for skill_id in report.retired:
         changed[skill_id] = library[skill_id].model_copy(update={"retired": True})
-    store.put_many(changed.values())
+    # replaces=stored: uses recorded meanwhile stay, merged rollout counts add on top, a concurrent edit raises SkillChanged.
+    store.put_many(changed.values(), replaces=stored)
     report.library_version = store.bump_version()
     return report
 

@@ -8,8 +8,8 @@ not skill, so evaluation is refused with the offending skills named.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Protocol
 
+from skill3d_eval.records import SampleIdentity
 from skill3d_eval.skills.model import Skill
 
 
@@ -17,17 +17,11 @@ class LeakageError(Exception):
     pass
 
 
-class EvaluatedSample(Protocol):
-    sample_id: str
-    question: str
-    scene: str | None
-
-
 def _normalize(text: str) -> str:
     return " ".join(text.lower().split())
 
 
-def check_leakage(skills: Iterable[Skill], samples: Iterable[EvaluatedSample]) -> None:
+def check_leakage(skills: Iterable[Skill], samples: Iterable[SampleIdentity]) -> None:
     """Raise LeakageError when a skill was built from any of these samples' scenes or questions."""
     samples = list(samples)
     scenes = {s.scene for s in samples if s.scene}

@@ -1,19 +1,22 @@
 """Ground truth for rollouts: a split's rows keyed the way trajectories name them.
 
 Trajectories carry `sample_id = "task/split/doc_id"` (doc_id: the row's index in the split,
-as lmms-eval numbers documents); evolution scores them against these rows with the shared
-scorers, so a reward here is exactly what the benchmark would give.
+as lmms-eval numbers documents); evolution scores them against these rows with
+`scoring.score`, the scorer the task YAMLs call, so a reward here is exactly what the
+benchmark would give (a CV-Bench "A" against "(A)" included).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from skill3d_eval.records import Trajectory
-from skill3d_eval.scoring import choice_accuracy, numeric_mra
+from skill3d_eval.scoring import UnknownBenchmarkRow, schema_of, score
 
 
 class ReferenceMismatch(ValueError):
@@ -23,15 +26,25 @@ class ReferenceMismatch(ValueError):
 @dataclass(frozen=True)
 class Reference:
     doc_id: int
-    question_type: str
-    ground_truth: str
-    options: list[str] = field(default_factory=list)
+    row: Mapping[str, Any]  # the benchmark columns `scoring.score` reads: truth, category, options
     scene: str | None = None
     source: str | None = None
     frames: int = 0
 
-    def score(self, answer: str) -> float:
-        return choice_accuracy(answer, self.ground_truth) if self.options else numeric_mra(answer, self.ground_truth)
+    @property
+    def question_type(self) -> str:
+        return str(self.row[schema_of(self.row).category])
+
+    @property
+    def ground_truth(self) -> str:
+        return str(self.row[schema_of(self.row).truth])
+
+    @property
+    def options(self) -> list[str]:
+        return list(self.row.get(schema_of(self.row).options) or [])
+
+    def score(self, answer: str | None) -> float:
+        return score(self.row, answer).value
 
 
 def split_of(sample_id: str) -> str:
@@ -42,25 +55,31 @@ def split_of(sample_id: str) -> str:
 
 
 def load_references(path: Path) -> dict[int, Reference]:
-    """Rows of one split's parquet (VSI-Bench columns) by row index."""
+    """Rows of one split's parquet (any benchmark's columns) by row index."""
     try:
         frame = pd.read_parquet(path, columns=None)
     except (OSError, ValueError) as exc:
         raise ReferenceMismatch(f"{path}: cannot read references: {exc}") from exc
-    missing = {"question_type", "ground_truth"} - set(frame.columns)
+    try:
+        schema = schema_of(dict.fromkeys(frame.columns))
+    except UnknownBenchmarkRow as exc:
+        raise ReferenceMismatch(f"{path}: {exc}") from exc
+    missing = {schema.truth, schema.category} - set(frame.columns)
     if missing:
         raise ReferenceMismatch(f"{path}: missing columns {sorted(missing)}")
     references = {}
-    for index, row in enumerate(frame.itertuples(index=False)):
-        options = [str(o) for o in (getattr(row, "options", None) if getattr(row, "options", None) is not None else [])]
-        frames = getattr(row, "frames", None)
+    for index, record in enumerate(frame.to_dict("records")):
+        options = record.get(schema.options)
+        frames = record.get("frames")
         references[index] = Reference(
             doc_id=index,
-            question_type=str(row.question_type),
-            ground_truth=str(row.ground_truth),
-            options=options,
-            scene=getattr(row, "scene_name", None),
-            source=getattr(row, "dataset", None),
+            row={
+                schema.truth: str(record[schema.truth]),
+                schema.category: str(record[schema.category]),
+                schema.options: [str(o) for o in options] if options is not None else [],
+            },
+            scene=record.get("scene_name"),
+            source=record.get("dataset"),
             frames=len(frames) if frames is not None else 0,
         )
     return references

@@ -35,13 +35,13 @@ logger = logging.getLogger(__name__)
 class RetrievalWeights(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    top_k: int = Field(6, ge=1)
-    semantic: float = 0.45
-    task_match: float = 0.20
-    tool_compat: float = 0.15
-    success: float = 0.10
-    reward: float = 0.05
-    lesson_penalty: float = 0.15
+    top_k: int = Field(6, ge=1, description="skills handed to the policy per question")
+    semantic: float = Field(0.45, description="weight of the embedding similarity of question and skill")
+    task_match: float = Field(0.20, description="weight of the question-type match")
+    tool_compat: float = Field(0.15, description="weight of the share of the skill's tools the agent has")
+    success: float = Field(0.10, description="weight of the skill's smoothed success rate in its rollouts")
+    reward: float = Field(0.05, description="weight of the skill's mean reward")
+    lesson_penalty: float = Field(0.15, description="weight of the share of its uses in which the skill's own tools failed (subtracted)")
     mmr_lambda: float = Field(0.72, ge=0.0, le=1.0)
     pool: int = Field(32, ge=1, description="candidates MMR chooses from")
 

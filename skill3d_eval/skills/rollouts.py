@@ -19,10 +19,10 @@ import pandas as pd
 import yaml
 from PIL import Image
 
-from skill3d_eval.records import Sample, Trajectory
+from skill3d_eval.records import Sample, SampleIdentity, Trajectory
 from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.trajectory_log import TrajectoryLog
-from skill3d_eval.experts.client import ExpertsClient
+from skill3d_eval.experts import Experts
 from skill3d_eval.settings import TASKS_DIR
 from skill3d_eval.skills.references import Reference, load_references
 
@@ -49,10 +49,10 @@ def split_path(root: Path, split: str) -> Path:
     return root / "data" / f"{split}.parquet"
 
 
-def synth_samples(root: Path, split: str, task_types: set[str] | None = None) -> tuple[list[tuple[str, int, str]], dict[int, Sample]]:
-    """(keys, samples by row) of a split, optionally only some question types."""
+def synth_samples(root: Path, split: str, task_types: set[str] | None = None) -> tuple[list[SampleIdentity], dict[int, Sample]]:
+    """(identities, samples by row) of a split, optionally only some question types."""
     frame = pd.read_parquet(split_path(root, split))
-    keys, samples = [], {}
+    identities, samples = [], {}
     for row_index, row in enumerate(frame.to_dict("records")):
         row["options"] = [str(o) for o in row["options"]]
         if task_types is not None and row["question_type"] not in task_types:
@@ -64,13 +64,13 @@ def synth_samples(root: Path, split: str, task_types: set[str] | None = None) ->
             question=_task_utils().doc_to_text(row, _prompt_kwargs()), frames=frames,
             task_type=row["question_type"], options=row["options"], scene=row["scene_name"],
         )
-        keys.append((TASK, row_index, sample_id))
-    return keys, samples
+        identities.append(samples[row_index].identity)
+    return identities, samples
 
 
-def run_rollouts(policy: Policy, experts: ExpertsClient, run_dir: Path, keys: list[tuple[str, int, str]], samples: dict[int, Sample], concurrency: int = 2) -> list[Trajectory]:
+def run_rollouts(policy: Policy, experts: Experts, run_dir: Path, identities: list[SampleIdentity], samples: dict[int, Sample], concurrency: int = 2) -> list[Trajectory]:
     runner = Runner(policy, experts, TrajectoryLog(run_dir), run_id=run_dir.name, fingerprint=run_dir.name, concurrency=concurrency, resume=False)
-    return runner.run(keys, lambda index: samples[keys[index][1]])
+    return runner.run(identities, lambda index: samples[identities[index].doc_id])
 
 
 def accuracy_by_type(trajectories: list[Trajectory], references: dict[int, Reference]) -> dict[str, float]:

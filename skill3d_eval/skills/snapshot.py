@@ -9,6 +9,7 @@ the file is byte-identical after any number of evaluations.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import json
 import os
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field, ValidationError
 
 from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import Embedder, embedder_named
@@ -29,6 +31,17 @@ FORMAT = "skill3d-library/1"
 
 class SnapshotError(Exception):
     pass
+
+
+class SnapshotDocument(BaseModel):
+    """The keys a frozen library must have; a file missing one is refused naming it."""
+
+    format: str
+    library_version: int
+    embedder: str
+    dim: int = Field(ge=1)
+    skills: list[Skill]
+    embeddings: str
 
 
 def snapshot_bytes(skills: list[Skill], embedder: Embedder, library_version: int) -> bytes:
@@ -92,9 +105,18 @@ class FrozenLibrary:
             document = json.loads(data)
         except json.JSONDecodeError as exc:
             raise SnapshotError(f"library {path}: not JSON: {exc}") from exc
-        if document.get("format") != FORMAT:
-            raise SnapshotError(f"library {path}: format {document.get('format')!r}, expected {FORMAT!r}")
-        return cls(path, digest, document, weights)
+        if not isinstance(document, dict) or document.get("format") != FORMAT:
+            found = document.get("format") if isinstance(document, dict) else type(document).__name__
+            raise SnapshotError(f"library {path}: format {found!r}, expected {FORMAT!r}")
+        try:
+            SnapshotDocument.model_validate(document)
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
+            raise SnapshotError(f"library {path}: {problems}") from None
+        try:
+            return cls(path, digest, document, weights)
+        except (ValueError, binascii.Error) as exc:
+            raise SnapshotError(f"library {path}: embeddings do not match its skills: {exc}") from None
 
     @classmethod
     def in_memory(cls, skills: list[Skill], embedder: Embedder, weights: RetrievalWeights | None = None) -> FrozenLibrary:

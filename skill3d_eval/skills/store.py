@@ -3,15 +3,26 @@
 SQLAlchemy Core keeps the code dialect-neutral: a path means SQLite (WAL journal, a busy
 timeout, `BEGIN IMMEDIATE` so concurrent writer processes queue instead of failing on lock
 upgrade), and any SQLAlchemy URL (e.g. `postgresql+psycopg://...`) uses the same statements
-with row locks (`SELECT ... FOR UPDATE`). Usage counters are updated by single `SET uses =
-uses + 1` statements, so concurrent evaluators never lose an update. The schema carries its
-version and is migrated forward on open.
+with row locks (`SELECT ... FOR UPDATE`). The schema carries its version and is migrated
+forward on open.
+
+Who owns what, so that no read-modify-write loses a concurrent update:
+- The usage counters (`stats`: uses, successes, reward_sum, last_used) belong to the database.
+  `record_use` changes them with one `SET uses = uses + 1` statement; `put` writes them only when
+  it inserts a new skill, and otherwise never writes back a stale reading of them.
+- `put` owns the rest, the skill's definition (workflow, strategy, lessons, provenance, ...,
+  `retired`). A blind `put(skill)` replaces it, last writer wins. A read-modify-write passes what
+  it read, `put(changed, replaces=read)`: the row is locked, the definition must still equal
+  `read` (else `SkillChanged`, read again), and any change to the stats is added as a difference
+  (evolution merging rollout counts) onto the counters as they are now.
+- `update(skill_id, change)` does the same under one lock with no retry; keep `change` short,
+  since a SQLite write lock stops every other writer meanwhile.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +46,7 @@ from sqlalchemy import (
     select,
     update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from skill3d_eval.skills.memory import SceneFact
@@ -71,6 +83,10 @@ class StoreError(Exception):
     pass
 
 
+class SkillChanged(StoreError):
+    """`put(skill, replaces=read)`: the stored definition is no longer `read`; read it again and redo the change."""
+
+
 def _migrate_to_1(connection: Connection) -> None:
     meta_table.create(connection)
     skills_table.create(connection)
@@ -88,6 +104,11 @@ def database_url(location: str | Path) -> str:
     if isinstance(location, str) and "://" in location:
         return location
     return f"sqlite:///{Path(location).resolve()}"
+
+
+def _definition(skill: Skill) -> Skill:
+    """Everything `put` owns: the skill less its database-owned counters."""
+    return skill.model_copy(update={"stats": SkillStats()})
 
 
 class SkillStore:
@@ -156,30 +177,62 @@ class SkillStore:
             self._set_meta(connection, "library_version", str(current + 1))
             return current + 1
 
-    def put(self, skill: Skill) -> None:
-        """Insert or replace a skill (body and stats) in one transaction."""
+    def put(self, skill: Skill, replaces: Skill | None = None) -> None:
+        """Insert a skill, or replace its definition; see the module docstring for what `replaces` adds."""
         with self.transaction() as connection:
-            self._put(connection, skill)
+            self._put(connection, skill, replaces)
 
-    def put_many(self, skills: Iterable[Skill]) -> None:
+    def put_many(self, skills: Iterable[Skill], replaces: Mapping[str, Skill] | None = None) -> None:
+        """`put` of each skill in one transaction; `replaces` maps ids to the versions they were read as."""
         with self.transaction() as connection:
             for skill in skills:
-                self._put(connection, skill)
+                self._put(connection, skill, (replaces or {}).get(skill.id))
 
-    def _put(self, connection: Connection, skill: Skill) -> None:
-        values = {
-            "body": skill.model_dump_json(exclude={"stats", "retired"}),
-            "uses": skill.stats.uses,
-            "successes": skill.stats.successes,
-            "reward_sum": skill.stats.reward_sum,
-            "last_used": skill.stats.last_used,
-            "retired": skill.retired,
+    def _put(self, connection: Connection, skill: Skill, replaces: Skill | None) -> None:
+        locked = select(skills_table).where(skills_table.c.id == skill.id).with_for_update()
+        row = connection.execute(locked).first()
+        if row is None:
+            if replaces is not None:
+                raise SkillChanged(f"put: skill {skill.id!r} is no longer in {self.url!r}")
+            if self._insert(connection, skill):
+                return
+            row = connection.execute(locked).one()  # another writer inserted it between our select and insert
+        values: dict[str, Any] = {"body": self._body(skill), "retired": skill.retired, "revision": skills_table.c.revision + 1}
+        if replaces is not None:
+            stored = self._skill(row)
+            if _definition(stored) != _definition(replaces):
+                raise SkillChanged(f"put: skill {skill.id!r} changed in {self.url!r} since it was read")
+            values |= self._stats_difference(skill.id, stored.stats, replaces.stats, skill.stats)
+        connection.execute(update(skills_table).where(skills_table.c.id == skill.id).values(**values))
+
+    def _insert(self, connection: Connection, skill: Skill) -> bool:
+        """Insert a new row; False where a concurrent writer's row with that id came first."""
+        insert = {"sqlite": sqlite.insert, "postgresql": postgresql.insert}.get(self.url.get_backend_name())
+        statement = insert(skills_table).on_conflict_do_nothing() if insert else skills_table.insert()
+        stats = skill.stats
+        row = {"id": skill.id, "body": self._body(skill), "retired": skill.retired, "revision": 1, "uses": stats.uses, "successes": stats.successes, "reward_sum": stats.reward_sum, "last_used": stats.last_used}
+        return connection.execute(statement.values(**row)).rowcount == 1
+
+    @staticmethod
+    def _body(skill: Skill) -> str:
+        return skill.model_dump_json(exclude={"stats", "retired"})
+
+    @staticmethod
+    def _stats_difference(skill_id: str, stored: SkillStats, read: SkillStats, written: SkillStats) -> dict[str, Any]:
+        """The change from `read` to `written`, as column arithmetic on top of the `stored` counters (row locked)."""
+        uses, successes = written.uses - read.uses, written.successes - read.successes
+        try:
+            SkillStats(uses=stored.uses + uses, successes=stored.successes + successes)
+        except ValueError as exc:
+            raise StoreError(f"put: skill {skill_id!r}: stats change (uses {uses:+d}, successes {successes:+d}) leaves invalid counters: {exc}") from exc
+        values: dict[str, Any] = {
+            "uses": skills_table.c.uses + uses,
+            "successes": skills_table.c.successes + successes,
+            "reward_sum": skills_table.c.reward_sum + (written.reward_sum - read.reward_sum),
         }
-        existing = connection.execute(select(skills_table.c.revision).where(skills_table.c.id == skill.id).with_for_update()).first()
-        if existing is None:
-            connection.execute(skills_table.insert().values(id=skill.id, revision=1, **values))
-        else:
-            connection.execute(update(skills_table).where(skills_table.c.id == skill.id).values(revision=existing.revision + 1, **values))
+        if written.last_used != read.last_used and written.last_used is not None and (stored.last_used is None or written.last_used > stored.last_used):
+            values["last_used"] = written.last_used
+        return values
 
     def get(self, skill_id: str) -> Skill:
         with self.engine.connect() as connection:
@@ -209,10 +262,11 @@ class SkillStore:
             row = connection.execute(select(skills_table).where(skills_table.c.id == skill_id).with_for_update()).first()
             if row is None:
                 raise StoreError(f"update: no skill {skill_id!r}")
-            skill = change(self._skill(row))
+            read = self._skill(row)
+            skill = change(read)
             if skill.id != skill_id:
                 raise StoreError(f"update of {skill_id!r} may not change its id to {skill.id!r}")
-            self._put(connection, skill)
+            self._put(connection, skill, read)
             return skill
 
     def record_use(self, skill_id: str, success: bool, reward: float) -> None:

@@ -23,7 +23,7 @@ from transformers import (
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
 from trl.chat_template_utils import qwen3_vl_chat_template
 
-from skill3d_eval.agent.prompt import SYSTEM_PROMPT
+from skill3d_eval.agent.chat import SYSTEM_PROMPT
 from skill3d_eval.tools import default_toolset
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]

@@ -13,14 +13,14 @@ from typing import Any, TypeVar
 import numpy as np
 
 from skill3d_eval.records import Sample
-from skill3d_eval.experts import DepthResult, ExpertsClient, ReconstructionResult, SegmentationResult
+from skill3d_eval.experts import DepthResult, Experts, ReconstructionResult, SegmentationResult
 from skill3d_eval.tools.errors import ToolError
 
 T = TypeVar("T")
 
 
 class ToolContext:
-    def __init__(self, sample: Sample, experts: ExpertsClient):
+    def __init__(self, sample: Sample, experts: Experts):
         self.sample = sample
         self.experts = experts
         self._memo: dict[Hashable, Any] = {}

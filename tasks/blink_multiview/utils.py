@@ -1,6 +1,7 @@
 """blink_multiview task functions: BLINK `Multi-view_Reasoning` (val; test answers are hidden).
 
-Prompt and letter parsing are lmms-eval's `blink` (`skill3d_eval.scoring.stated_letter`);
+Prompt and letter parsing are lmms-eval's `blink` (`skill3d_eval.scoring.score`, which reads
+the letter with `stated_letter`);
 the score is plain accuracy, a reply without a letter counting as wrong.
 """
 
@@ -10,7 +11,7 @@ import math
 import re
 
 from skill3d_eval.data.images import open_image
-from skill3d_eval.scoring.option_letter import answer_letter, stated_letter
+from skill3d_eval.scoring import score
 
 _IMAGE_KEY = re.compile(r"^image_\d+$")
 
@@ -29,8 +30,7 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
 
 def process_results(doc, results):
     reply = results[0] if results else None
-    correct = stated_letter(reply, len(doc.get("choices") or [])) == answer_letter(doc["answer"])
-    return {"blink_multiview_acc": {"id": doc["idx"], "sub_task": doc["sub_task"], "score": float(correct)}}
+    return {"blink_multiview_acc": {"id": doc["idx"], "sub_task": doc["sub_task"], "score": score(doc, reply).value}}
 
 
 def aggregate_accuracy(items):

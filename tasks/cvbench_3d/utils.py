@@ -1,8 +1,9 @@
 """cvbench_3d task functions: CV-Bench's 3D half (Depth Order, Relative Distance).
 
-Prompt and answer parsing are lmms-eval's `cv_bench` (the reply's leading letter); the
-overall is the official formula (`skill3d_eval.scoring.cvbench`), which for 3D rows alone is
-plain accuracy; per-task accuracies break it down.
+Prompt and answer parsing are lmms-eval's `cv_bench` (the reply's leading letter, through
+`skill3d_eval.scoring.score`); the overall is the official formula
+(`skill3d_eval.scoring.cvbench`), which for 3D rows alone is plain accuracy; per-task
+accuracies break it down.
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import math
 
 from skill3d_eval.data.images import open_image
-from skill3d_eval.scoring.cvbench import accuracy_by, cvbench_correct, official_overall
+from skill3d_eval.scoring import score
+from skill3d_eval.scoring.cvbench import accuracy_by, official_overall
 
 TASK_METRICS = {"Depth": "depth_order_accuracy", "Distance": "relative_distance_accuracy"}
 OVERALL = "cvbench_3d_overall"
@@ -29,7 +31,7 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
 
 def process_results(doc, results):
     reply = results[0] if results else None
-    item = {"id": doc["idx"], "task": doc["task"], "source": doc["source"], "score": cvbench_correct(reply, doc["answer"])}
+    item = {"id": doc["idx"], "task": doc["task"], "source": doc["source"], "score": score(doc, reply).value}
     return {metric: item for metric in (OVERALL, *TASK_METRICS.values())}
 
 

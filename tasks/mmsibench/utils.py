@@ -1,8 +1,9 @@
 """mmsibench / mmsibench_pr task functions: MMSI-Bench multi-image multiple choice.
 
-Prompt and answer extraction are the official ones (`skill3d_eval.scoring.mmsi`; lmms-eval's
-`mmsi_bench` uses the same). The overall is accuracy over every question scored (a reply
-without a letter is wrong, never dropped), with one accuracy per question type beside it.
+Prompt and answer extraction are the official ones (`skill3d_eval.scoring.score`, by
+`scoring/mmsi.py`; lmms-eval's `mmsi_bench` uses the same). The overall is accuracy over every
+question scored (a reply without a letter is wrong, never dropped), with one accuracy per
+question type beside it.
 `mmsibench_pr` keeps the six positional-relationship types the original system evaluates.
 """
 
@@ -12,7 +13,8 @@ import math
 import re
 
 from skill3d_eval.data.images import open_image
-from skill3d_eval.scoring.mmsi import POSITIONAL_TYPES, canonical_type, mmsi_score
+from skill3d_eval.scoring import score
+from skill3d_eval.scoring.mmsi import POSITIONAL_TYPES, canonical_type
 
 CATEGORIES = (
     *POSITIONAL_TYPES,
@@ -62,7 +64,7 @@ def positional_only(dataset):
 
 def process_results(doc, results):
     reply = results[0] if results else None
-    item = {"id": doc["id"], "question_type": canonical_type(doc["question_type"]), "score": mmsi_score(reply, doc["answer"])}
+    item = {"id": doc["id"], "question_type": canonical_type(doc["question_type"]), "score": score(doc, reply).value}
     return {metric: item for metric in ("mmsi_overall", *(metric_of(c) for c in CATEGORIES))}
 
 

@@ -28,7 +28,7 @@ def _counting(skill_id: str, pattern: str, tool: str, fallbacks: dict[str, str] 
 @pytest.fixture(scope="module")
 def counting_sample(synth_root):
     keys, samples = synth_samples(synth_root, "train", {"object_counting"})
-    sample = samples[keys[0][1]]
+    sample = samples[keys[0].doc_id]
     return sample, references_of(synth_root, "train")[sample.doc_id]
 
 

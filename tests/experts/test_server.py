@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -47,12 +48,16 @@ def test_stop_is_clean_and_idempotent(oracle_frames, tmp_path):
         assert not client.ready()
 
 
-def test_default_log_and_temp_dirs_are_removed(oracle_frames):
+def test_default_log_temp_dir_shared_memory_and_watchdog_are_removed(oracle_frames):
     server = oracle_server(oracle_frames.root, models=["reconstruction"])
     with server:
-        workdir = server.log_file.parent
-        assert server.log_file.is_file() and workdir.is_dir()
-    assert not workdir.exists()
+        workdir, prefix = server.workdir, server.shm_prefix
+        watchdog = server._watchdog.process
+        assert server.log_file.parent == workdir and server.log_file.is_file()
+        assert list(Path("/dev/shm").glob(f"{prefix}*")), "the Python backend's regions carry the server's prefix"
+        assert watchdog.poll() is None
+    assert not workdir.exists() and not list(Path("/dev/shm").glob(f"{prefix}*"))
+    assert watchdog.poll() == 0, "a clean stop lets the watchdog finish at once"
 
 
 def test_unknown_backend_fails_to_load_with_a_clear_error(oracle_frames, tmp_path):

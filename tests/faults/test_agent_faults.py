@@ -15,10 +15,9 @@ import numpy as np
 import openai
 import pytest
 
-from skill3d_eval.records import SampleError
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import LLMPolicy
-from skill3d_eval.records import Sample, Trajectory
+from skill3d_eval.records import Sample, SampleError, SampleIdentity, Trajectory
 from skill3d_eval.agent.runner import Runner
 from skill3d_eval.trajectory_log import TrajectoryLog, read_trajectories
 from skill3d_eval.experts import ExpertsClient
@@ -169,7 +168,7 @@ def run_faults(synth_frames, triton_url, tmp_path):
         client = openai.OpenAI(base_url=llm.base_url, api_key="k", timeout=1.0, max_retries=2)
         policy = LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=4)
         runner = Runner(policy, experts, log, run_id="faults", fingerprint="f", concurrency=8)
-        keys = [("faults", i, f"faults/test/{i}") for i in range(len(kinds))]
+        keys = [SampleIdentity("faults", i, f"faults/test/{i}", question=kind, scene=None) for i, kind in enumerate(kinds)]
         returned = runner.run(keys, load)
     return kinds, returned, read_trajectories(log.path)
 
@@ -192,7 +191,7 @@ def test_unreachable_experts_become_error_observations_not_crashes(tmp_path):
         client = openai.OpenAI(base_url=llm.base_url, api_key="k", max_retries=0)
         runner = Runner(LLMPolicy(OpenAIEndpoint(client), "scripted", default_toolset(), max_turns=3), experts, TrajectoryLog(tmp_path), run_id="r", fingerprint="f", concurrency=1)
         sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q", frames=[np.zeros((8, 8, 3), np.uint8)])
-        (trajectory,) = runner.run([("t", 0, "t/test/0")], lambda i: sample)
+        (trajectory,) = runner.run([sample.identity], lambda i: sample)
     answered("2")(trajectory)
     observation = trajectory.turns[0].observations[0]
     assert not observation.ok and "unavailable" in observation.error

@@ -53,7 +53,7 @@ def test_killed_server_fails_fast_loses_no_sample_and_recovers(synth_root, tmp_p
         return oracle_server(synth_root / "oracle", models=MODELS, log_file=tmp_path / "triton.log", **ports).start()
 
     samples = load_samples(synth_root)
-    keys = [(s.task, s.doc_id, s.sample_id) for s, _ in samples]
+    keys = [s.identity for s, _ in samples]
     server = serve()
     restarted = None
     client = ExpertsClient(server.grpc_url, timeout_s=10.0, retries=2, backoff_s=0.02, breaker_threshold=2, breaker_reset_s=0.5)

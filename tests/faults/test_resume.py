@@ -36,9 +36,9 @@ def per_sample_replies(output_path):
     return {row["doc_id"]: row["filtered_resps"] for row in rows}
 
 
-def test_killed_run_resumes_without_redoing_finished_samples(synth_root, tmp_path):
+def test_killed_run_resumes_without_redoing_finished_samples(synth_root, synth_triton, tmp_path):
     with ScriptedLLM(script) as llm:
-        args = {"policy": "llm", "base_url": llm.base_url, "api_key": "k", "model": "scripted", "triton_url": "127.0.0.1:1", "concurrency": 1}
+        args = {"policy": "llm", "base_url": llm.base_url, "api_key": "k", "model": "scripted", "triton_url": synth_triton.grpc_url, "concurrency": 1}
         resumed = {**args, "output_dir": tmp_path / "runs"}
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
         with (tmp_path / "first.log").open("w") as log:

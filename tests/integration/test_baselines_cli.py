@@ -39,7 +39,7 @@ def test_direct_policy_sends_no_tools(synth_root, tmp_path):
     with ScriptedLLM(lambda messages: answer("2")) as llm:
         results = run_lmms_eval(
             ["spatial_synth"],
-            {"policy": "direct", "base_url": llm.base_url, "api_key": "k", "model": "m", "triton_url": "127.0.0.1:1", "output_dir": tmp_path / "runs", "run_name": "direct"},
+            {"policy": "direct", "base_url": llm.base_url, "api_key": "k", "model": "scripted", "triton_url": "127.0.0.1:1", "output_dir": tmp_path / "runs", "run_name": "direct"},
             tmp_path / "out",
             limit=3,
         )

@@ -8,8 +8,9 @@ import json
 import numpy as np
 import pytest
 
-from skill3d_eval.agent.prompt import initial_messages
-from skill3d_eval.records import Sample
+from skill3d_eval.agent.chat import chat_messages
+from skill3d_eval.agent.image_payload import image_data_url
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.llm.transformers_backend import TransformersEndpoint, _to_transformers
@@ -23,6 +24,12 @@ def tiny_checkpoint(tmp_path_factory):
     from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl
 
     return build_tiny_qwen_vl(tmp_path_factory.mktemp("tiny") / "qwen3vl")
+
+
+def initial_messages(sample: Sample) -> list[dict]:
+    """The agent's opening chat for `sample`."""
+    trajectory = Trajectory(task=sample.task, doc_id=sample.doc_id, sample_id=sample.sample_id, question=sample.question, task_type=None, scene=None, policy="llm", options=sample.options)
+    return chat_messages(trajectory, [image_data_url(frame) for frame in sample.frames])
 
 
 def test_messages_are_converted_with_decoded_images():
@@ -43,10 +50,10 @@ def test_endpoint_returns_a_chat_completion_with_usage(tiny_checkpoint):
     assert isinstance(completion.choices[0].message.content, str)
 
 
-def test_local_checkpoint_through_the_cli(synth_root, tiny_checkpoint, tmp_path):
+def test_local_checkpoint_through_the_cli(synth_root, synth_triton, tiny_checkpoint, tmp_path):
     results_file = run_lmms_eval(
         ["spatial_synth"],
-        {"policy": "llm", "llm_backend": "transformers", "model": tiny_checkpoint, "max_tokens": 8, "max_turns": 2, "triton_url": "127.0.0.1:1", "output_dir": tmp_path / "runs", "run_name": "local", "concurrency": 2},
+        {"policy": "llm", "llm_backend": "transformers", "model": tiny_checkpoint, "max_tokens": 8, "max_turns": 2, "triton_url": synth_triton.grpc_url, "output_dir": tmp_path / "runs", "run_name": "local", "concurrency": 2},
         tmp_path / "out",
         limit=2,
     )

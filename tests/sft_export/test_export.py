@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from skill3d_eval.agent.chat import question_text
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.cli import main as cli_main
 from skill3d_eval.tools import ToolSet, default_toolset
@@ -21,7 +22,7 @@ from skill3d_eval.sft_export import (
     scene_split,
 )
 from skill3d_eval.sft_export.rows import load_split
-from tests.train.conftest import task_score
+from tests.support.spatial_synth import task_score
 
 
 def _jsonl(path: Path) -> list[dict]:
@@ -62,7 +63,9 @@ def test_export_writes_trl_and_swift_conversations_split_by_scene(program_run, s
         messages = record["messages"]
         assert [m["role"] for m in messages[:2]] == ["system", "user"]
         assert sum(block["type"] == "image" for block in messages[1]["content"]) == len(record["images"]) == 8
-        assert messages[1]["content"][-1]["text"] == trajectory.question
+        # The agent's own opening (agent.chat): program trajectories record no options, the row's are shown.
+        assert messages[1]["content"][-1]["text"] == question_text(trajectory.question, list(parquet.iloc[trajectory.doc_id]["options"]))
+        assert record["prompt"] == messages[:2] and messages[0]["content"][0]["text"].startswith("You answer spatial questions")
         calls = [m["tool_calls"][0]["function"] for m in messages if m.get("tool_calls")]
         expected = [c for turn in trajectory.turns for c in turn.tool_calls]
         assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [(c.name, c.arguments) for c in expected]

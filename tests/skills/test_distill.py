@@ -12,6 +12,8 @@ from skill3d_eval.skills.model import FailureKind, Lesson
 from skill3d_eval.skills.seeds import load_seed_skills
 from tests.support.scripted_llm import ScriptedLLM, answer
 
+pytestmark = pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
+
 
 def _skill():
     seed = load_seed_skills()[0]

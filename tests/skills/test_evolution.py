@@ -45,7 +45,7 @@ BROKEN = [
 def evolved(synth_root, synth_triton, tmp_path_factory):
     work = tmp_path_factory.mktemp("evolution")
     keys, samples = synth_samples(synth_root, "train")
-    counting = [k for k in keys if samples[k[1]].task_type == "object_counting"]
+    counting = [k for k in keys if samples[k.doc_id].task_type == "object_counting"]
     with ExpertsClient(synth_triton.grpc_url) as client:
         run_rollouts(ProgramPolicy(default_toolset()), client, work / "seed", keys, samples)
         run_rollouts(ProgramPolicy(default_toolset(), FrozenLibrary.in_memory(load_seed_skills(EXPLORE_DIR), LexicalEmbedder())), client, work / "explore", keys, samples)

@@ -7,8 +7,8 @@ import logging
 import numpy as np
 import pytest
 
-from skill3d_eval.agent.prompt import initial_messages
-from skill3d_eval.records import Sample
+from skill3d_eval.agent.chat import chat_messages
+from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.skills.embedding import LexicalEmbedder, MiniLMEmbedder
 from skill3d_eval.skills.guidance import estimate_tokens, render_guidance
 from skill3d_eval.skills.memory import SceneFact, SceneMemory
@@ -80,7 +80,7 @@ def test_guidance_is_token_bounded_and_reaches_the_system_prompt():
     assert "locate_objects" in full and "lesson (tool_failure)" in full and "chair object_count: 3" in full
     short = render_guidance(retrieval, memory, max_tokens=120)
     assert estimate_tokens(short) <= 120 and short.splitlines()[1].startswith("Skill 1 [count.good]")
-    sample = _sample("How many chair(s) are in this room?", "object_counting", frames=1)
-    system = initial_messages(sample, guidance=short)[0]["content"]
-    assert system.endswith(short) and initial_messages(sample)[0]["content"] != system
+    trajectory = Trajectory(task="spatial_synth", doc_id=0, sample_id="spatial_synth/test/0", question="How many chair(s) are in this room?", task_type="object_counting", scene=None, policy="llm")
+    system = chat_messages(trajectory.model_copy(update={"guidance": short}), ["image"])[0]["content"]
+    assert system.endswith(short) and chat_messages(trajectory, ["image"])[0]["content"] != system
     assert render_guidance(None, None) is None

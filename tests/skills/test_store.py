@@ -9,10 +9,11 @@ import sqlite3
 import pytest
 
 from skill3d_eval.skills.memory import SceneFact
-from skill3d_eval.skills.model import FailureKind, Lesson, Skill
+from skill3d_eval.skills.model import FailureKind, Lesson, Skill, SkillStats
 from skill3d_eval.skills.seeds import load_seed_skills
 from skill3d_eval.skills.store import (
     SCHEMA_VERSION,
+    SkillChanged,
     SkillStore,
     StoreError,
     database_url,
@@ -35,6 +36,41 @@ def test_put_get_roundtrip_and_wal(tmp_path):
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     with pytest.raises(StoreError, match="no skill 'missing'"):
         store.get("missing")
+
+
+def test_a_blind_put_replaces_the_definition_and_keeps_the_counters(tmp_path):
+    store = SkillStore(tmp_path / "lib.sqlite")
+    skill = _skill()
+    store.put(skill.model_copy(update={"stats": SkillStats(uses=3, successes=1, reward_sum=1.5)}))  # a new skill: its stats are written
+    read = store.get(skill.id)
+    store.record_use(skill.id, success=True, reward=1.0)
+    store.put(read.model_copy(update={"strategy": "rewritten", "stats": SkillStats()}))
+    final = store.get(skill.id)
+    assert final.strategy == "rewritten"
+    assert (final.stats.uses, final.stats.successes, final.stats.reward_sum) == (4, 2, 2.5) and final.stats.last_used is not None
+
+
+def test_put_with_replaces_checks_the_definition_and_adds_the_stats_difference(tmp_path):
+    store = SkillStore(tmp_path / "lib.sqlite")
+    skill = _skill()
+    store.put(skill)
+    read = store.get(skill.id)
+    store.record_use(skill.id, success=False, reward=0.25)  # counters are not the definition: no conflict
+    merged = read.model_copy(update={"strategy": "merged", "stats": SkillStats(uses=2, successes=2, reward_sum=2.0)})
+    store.put(merged, replaces=read)
+    final = store.get(skill.id)
+    assert final.strategy == "merged" and (final.stats.uses, final.stats.successes, final.stats.reward_sum) == (3, 2, 2.25)
+    with pytest.raises(SkillChanged, match="changed .* since it was read"):
+        store.put(read.model_copy(update={"strategy": "stale"}), replaces=read)
+    store.retire(skill.id)
+    with pytest.raises(SkillChanged):  # a stale put may not bring a retired skill back
+        store.put(final, replaces=final)
+    assert store.get(skill.id).strategy == "merged" and store.get(skill.id).retired
+    with pytest.raises(SkillChanged, match="no longer in"):
+        store.put(skill.model_copy(update={"id": "never.stored"}), replaces=skill.model_copy(update={"id": "never.stored"}))
+    current = store.get(skill.id)
+    with pytest.raises(StoreError, match="leaves invalid counters"):
+        store.put(current.model_copy(update={"stats": SkillStats()}), replaces=current.model_copy(update={"stats": SkillStats(uses=9)}))
 
 
 def test_an_old_schema_is_migrated_forward(tmp_path):

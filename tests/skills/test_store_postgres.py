@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from skill3d_eval.skills.model import SkillStats
 from skill3d_eval.skills.seeds import load_seed_skills
 from skill3d_eval.skills.store import SkillStore
 from tests.skills.test_store import _skill, _writer
@@ -72,4 +73,28 @@ def test_same_store_code_on_postgresql(postgres_url):
     final = store.get(skill.id)
     assert final.stats.uses == 500 and final.lessons[0].occurrences == 501
     assert store.integrity_errors() == []
+    store.close()
+
+
+def _inserter(url: str, ids: list[str], start) -> None:
+    store = SkillStore(url)
+    start.wait()
+    for skill_id in ids:
+        store.put(_skill().model_copy(update={"id": skill_id, "stats": SkillStats(uses=1, successes=1)}))
+    store.close()
+
+
+def test_concurrent_first_puts_of_one_id_do_not_collide(postgres_url):
+    """Row locks cannot lock a row not yet there: the insert must yield to a concurrent one, not fail."""
+    ids = [f"race.{i}" for i in range(20)]
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(4)
+    workers = [context.Process(target=_inserter, args=(postgres_url, ids, start)) for _ in range(4)]
+    for process in workers:
+        process.start()
+    for process in workers:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    store = SkillStore(postgres_url)
+    assert all(store.get(skill_id).stats.uses == 1 for skill_id in ids)  # inserted once, the later puts kept its counters
     store.close()

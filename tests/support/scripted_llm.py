@@ -53,8 +53,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class ScriptedLLM:
-    def __init__(self, script: Script):
+    """`models`: what `GET /v1/models` lists (the harness's pre-flight checks its model is served)."""
+
+    def __init__(self, script: Script, models: tuple[str, ...] = ("scripted",)):
         self.script = script
+        self.models = models
         self.requests: list[dict[str, Any]] = []
         # The endpoint's own time (read, parse, script, reply; scripted delays excluded), so a
         # benchmark can tell the harness's time from the fake LLM's.
@@ -109,6 +112,17 @@ class ScriptedLLM:
             # Headers and body go out as two writes: without TCP_NODELAY, Nagle's algorithm holds
             # the body back until the client's delayed ACK (~40 ms) on a reused connection.
             disable_nagle_algorithm = True
+
+            def do_GET(self) -> None:
+                if not self.path.endswith("/models"):
+                    self.send_error(404)
+                    return
+                payload = json.dumps({"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "scripted"} for m in outer.models]}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
 
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers["Content-Length"]))

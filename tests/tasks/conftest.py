@@ -61,11 +61,10 @@ def run_cli(
     output = tmp_path / "out"
     with ScriptedLLM(planned_replies(replies)) as llm:
         model_args = {
-            "policy": "llm",
+            "policy": "direct",  # scoring is under test, not tools: no experts are started
             "base_url": llm.base_url,
             "api_key": "test-key",
             "model": "scripted",
-            "triton_url": "127.0.0.1:1",
             "output_dir": tmp_path / "runs",
             "run_name": "fixture",
             "concurrency": 4,

@@ -82,5 +82,7 @@ def test_export_sft_grpo_evaluate_on_cpu(program_run, synth_root, synth_triton, 
     assert 0.0 <= scores["spatial_synth_overall,none"] <= 1.0
     trajectories = read_trajectories(tmp_path / "runs" / "grpo" / "trajectories.jsonl")
     assert len(trajectories) == 2 and all(t.stop_reason != "error" and t.policy == "llm" for t in trajectories)
-    assert requests and all(request["tools"] and request["messages"][0]["role"] == "system" for request in requests)
-    assert sum(block["type"] == "image_url" for block in requests[0]["messages"][1]["content"]) == 8
+    preflight, *asked = requests  # this endpoint has no /models route: the pre-flight asks for one token
+    assert preflight["max_tokens"] == 1 and "tools" not in preflight
+    assert asked and all(request["tools"] and request["messages"][0]["role"] == "system" for request in asked)
+    assert sum(block["type"] == "image_url" for block in asked[0]["messages"][1]["content"]) == 8

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from skill3d_eval.agent.answer import normalize_answer
-from skill3d_eval.scoring import score_question
-from skill3d_eval.sft_export import answer_kind
-from tests.train.conftest import task_score
+from skill3d_eval.scoring import answer_kind, score_question
+from tests.support.spatial_synth import task_score
 from train.rewards import answer_reward, episode_of, format_reward, tool_use_reward
 
 
@@ -40,7 +39,7 @@ def test_answer_reward_agrees_with_the_spatial_synth_task_scorer(synth_root, tas
         truth = doc["ground_truth"]
         near = f"{float(truth) * 1.07:.2f}" if not doc["options"] else "the " + doc["options"][0]
         for reply in [*REPLIES, truth, near]:
-            returned = normalize_answer(reply, answer_kind(doc["question_type"], doc["options"]), doc["options"])
+            returned = normalize_answer(reply, answer_kind(doc), doc["options"])
             (reward,) = answer_reward([[assistant(reply)]], ground_truth=[truth], options=[doc["options"]], question_type=[doc["question_type"]])
             assert reward == task_score(task_utils, doc, returned), (doc["question_type"], reply)
         (perfect,) = answer_reward([truth], ground_truth=[truth], options=[doc["options"]], question_type=[doc["question_type"]])

@@ -1,4 +1,4 @@
-"""detection, super_resolution, orientation, box-prompted segmentation, point maps and novel
+"""Detection, super-resolution, orientation, box-prompted segmentation, point maps and novel
 views through `ExpertsClient` against a real Triton server: shapes, dtypes, exact oracle values."""
 
 from __future__ import annotations
