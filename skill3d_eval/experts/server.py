@@ -1,10 +1,8 @@
 """Launch the Triton server from the experts' virtualenv on a plain model repository (CPU).
 
-The `tritonserver` binary shipped in the `nvidia-pytriton` wheel runs our repository with its
-Python backend; the backend stub must run the experts' own interpreter (numpy 1.26), so the
-launcher builds the process environment from that virtualenv (see DESIGN.md, "Triton on CPU").
-Models are loaded one by one through the explicit model-control API with a config override
-that carries the launch parameters (e.g. `oracle_root`).
+The binary and its environment come from `installation.py`. Models are loaded one by one
+through the explicit model-control API with a config override that carries the launch
+parameters (e.g. `oracle_root`).
 
 Lifecycle: each server gets a private work directory (backends, default log) and its own
 shared-memory prefix, and a watchdog sidecar (`watchdog.py`) that kills the server and removes
@@ -13,8 +11,6 @@ both when the harness dies, even by SIGKILL. Ports: see `ports.py` (fresh ports 
 
 from __future__ import annotations
 
-import functools
-import json
 import os
 import shutil
 import signal
@@ -24,11 +20,11 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
 from skill3d_eval.experts.errors import ExpertServerError
+from skill3d_eval.experts.installation import TritonInstallation, config_override, model_names, server_options
 from skill3d_eval.experts.ports import assign_ports, free_port, is_bind_failure, listening_ports
 from skill3d_eval.experts.stubs import live_instances
 from skill3d_eval.experts.watchdog import Watchdog
@@ -38,91 +34,6 @@ __all__ = ["TritonInstallation", "TritonServer", "config_override", "free_port",
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback probes only
 DEFAULT_MAX_INPUT_BYTES = 256 * 2**20  # a request's bytes; 32 views of 1280×720 RGB fit in 85 MiB
-
-
-@dataclass(frozen=True)
-class TritonInstallation:
-    """Where the experts' virtualenv keeps Triton and its Python."""
-
-    venv: Path
-    site_packages: Path
-    python_libdir: Path
-    python_version: str  # "3.11"
-
-    @property
-    def tritonserver_dir(self) -> Path:
-        return self.site_packages / "pytriton" / "tritonserver"
-
-    @property
-    def binary(self) -> Path:
-        return self.tritonserver_dir / "bin" / "tritonserver"
-
-    @property
-    def bundled_libs(self) -> Path:
-        return self.site_packages / "nvidia_pytriton.libs"
-
-    @classmethod
-    def locate(cls, venv: Path) -> TritonInstallation:
-        python = venv / "bin" / "python"
-        if not python.exists():
-            raise ExpertServerError(f"experts virtualenv {venv} has no bin/python (run `make setup`)")
-        probe = (
-            "import json, sys, sysconfig; print(json.dumps([sysconfig.get_paths()['purelib'], "
-            "sysconfig.get_config_var('LIBDIR'), '%d.%d' % sys.version_info[:2]]))"
-        )
-        result = subprocess.run(
-            [str(python), "-c", probe], capture_output=True, text=True, check=False, env=_clean_env()
-        )
-        if result.returncode != 0:
-            raise ExpertServerError(f"cannot query {python}: {result.stderr.strip()}")
-        purelib, libdir, version = json.loads(result.stdout)
-        found = cls(venv=venv, site_packages=Path(purelib), python_libdir=Path(libdir), python_version=version)
-        if not found.binary.is_file():
-            raise ExpertServerError(f"{found.binary} not found: install nvidia-pytriton into {venv}")
-        return found
-
-    def assemble_backends(self, directory: Path) -> Path:
-        """A backend directory `<directory>/python/` holding the Python backend and the stub for this Python."""
-        python_dir = directory / "python"
-        python_dir.mkdir(parents=True, exist_ok=True)
-        backend = self.tritonserver_dir / "backends" / "python"
-        stub = self.tritonserver_dir / "python_backend_stubs" / self.python_version / "triton_python_backend_stub"
-        for source in (backend / "libtriton_python.so", backend / "triton_python_backend_utils.py", stub):
-            shutil.copy2(source, python_dir / source.name)
-        return directory
-
-    def environment(self) -> dict[str, str]:
-        env = _clean_env()
-        env["PATH"] = f"{self.venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
-        env["VIRTUAL_ENV"] = str(self.venv)
-        # Without the bundled libs the model load hangs; without LIBDIR the stub mixes two Pythons.
-        library_path = [str(self.bundled_libs), str(self.python_libdir)]
-        if env.get("LD_LIBRARY_PATH"):
-            library_path.append(env["LD_LIBRARY_PATH"])
-        env["LD_LIBRARY_PATH"] = os.pathsep.join(library_path)
-        return env
-
-
-def _clean_env() -> dict[str, str]:
-    """The caller's environment minus what would leak the evaluator's Python into the models'."""
-    drop = {"PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PYTHONSTARTUP"}
-    return {key: value for key, value in os.environ.items() if key not in drop}
-
-
-def model_names(repository: Path) -> list[str]:
-    """Every model directory (one holding a config.pbtxt) of a repository, sorted."""
-    return sorted(path.parent.name for path in repository.glob("*/config.pbtxt"))
-
-
-def config_override(config_pbtxt: Path, parameters: Mapping[str, str]) -> str:
-    """The model's config.pbtxt with `parameters` set, as the JSON the load API takes."""
-    from google.protobuf import json_format, text_format
-    from tritonclient.grpc import model_config_pb2
-
-    config = text_format.Parse(config_pbtxt.read_text(), model_config_pb2.ModelConfig())
-    for key, value in parameters.items():
-        config.parameters[key].string_value = str(value)
-    return json_format.MessageToJson(config, preserving_proto_field_name=True)
 
 
 class TritonServer:
@@ -268,7 +179,7 @@ class TritonServer:
             # Named regions, so that the watchdog can remove them when the server was killed.
             f"--backend-config=python,shm-region-prefix-name={self.shm_prefix}",
         ]
-        if "--http-max-input-size" in _server_options(installation):
+        if "--http-max-input-size" in server_options(installation):
             command.append(f"--http-max-input-size={self.max_input_bytes}")
         with open(self.log_file, "ab") as log:
             self._process = subprocess.Popen(
@@ -427,14 +338,6 @@ class TritonServer:
             text = log.read().decode("utf-8", errors="replace")
         kept = [line for line in text.splitlines() if line.strip() and not line.startswith(("+", "|"))]
         return "\n".join(kept[-lines:])
-
-
-@functools.cache
-def _server_options(installation: TritonInstallation) -> str:
-    """`tritonserver --help`, to pass options only a newer Triton knows."""
-    command = [str(installation.binary), "--help"]
-    result = subprocess.run(command, capture_output=True, text=True, check=False, env=installation.environment())
-    return result.stdout + result.stderr
 
 
 def _kill_group(pgid: int) -> None:
