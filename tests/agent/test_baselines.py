@@ -112,6 +112,7 @@ def test_chance_frequency_on_spatial_synth_scores_what_its_constant_answer_score
     assert scored == pytest.approx(expected)
 
 
+@pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 def test_direct_sends_question_and_images_without_tools_and_normalises_the_reply():
     frame = np.zeros((8, 8, 3), dtype=np.uint8)
     s = Sample(task="t", doc_id=3, sample_id="t/test/3", question="How far apart are the sofa and the lamp (in meters)?", frames=[frame, frame])
@@ -129,6 +130,7 @@ def test_direct_sends_question_and_images_without_tools_and_normalises_the_reply
     assert (trajectory.turns[0].prompt_tokens, trajectory.turns[0].completion_tokens) == (100, 10)
 
 
+@pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 def test_direct_multiple_choice_reply_becomes_the_letter():
     s = Sample(task="t", doc_id=0, sample_id="t/test/0", question="Which is closer to the bed?", frames=[], options=["A. chair", "B. table"])
     with ScriptedLLM(lambda messages: answer("The answer is B.")) as llm:

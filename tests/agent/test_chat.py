@@ -13,6 +13,7 @@ import json
 import numpy as np
 import openai
 import pandas as pd
+import pytest
 from PIL import Image
 
 from skill3d_eval.agent.baselines import DIRECT_SYSTEM_PROMPT, DirectPolicy
@@ -68,6 +69,7 @@ def wire(messages: list[dict]) -> list[dict]:
     return json.loads(json.dumps(messages))
 
 
+@pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 def test_every_request_is_the_chat_of_the_trajectory_so_far():
     sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="Is the cabinet left or right of the bed?", frames=frames(2), task_type="object_rel_direction_easy", options=OPTIONS)
     trajectory, requests = run(sample, every_kind_of_turn, max_turns=4)
@@ -99,6 +101,7 @@ def test_every_request_is_the_chat_of_the_trajectory_so_far():
     assert [c["function"]["arguments"] for c in full[2]["tool_calls"]] == [DEPTH, '{"image": 9}', DEPTH]
 
 
+@pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 def test_the_direct_baseline_renders_with_its_own_instructions():
     sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="How far?", frames=frames(1))
     trajectory, (request,) = run(sample, lambda messages: answer("2.5 m"), max_turns=1, policy=lambda endpoint: DirectPolicy(endpoint, "scripted"))
@@ -120,6 +123,7 @@ def _text(content) -> str:
     return "".join("<image>" if part["type"] in ("image", "image_url") else part["text"] for part in content)
 
 
+@pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 def test_sft_rows_are_conversions_of_the_messages_the_model_was_sent(synth_root, tmp_path):
     rows = load_split(synth_root, "train")
     test_scenes = {row.scene for row in load_split(synth_root, "test")}

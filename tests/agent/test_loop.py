@@ -10,12 +10,15 @@ import json
 
 import numpy as np
 import openai
+import pytest
 
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.agent.loop import FINAL_TURN_NOTE, LLMPolicy
 from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.tools import ToolContext, default_toolset
 from tests.support.scripted_llm import ScriptedLLM, answer, tool_call
+
+pytestmark = pytest.mark.integration  # a scripted OpenAI-compatible HTTP endpoint
 
 
 def run(script, max_turns=3, options=()):
