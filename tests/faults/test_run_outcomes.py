@@ -109,6 +109,28 @@ def test_a_dead_llm_endpoint_fails_before_the_first_question(synth_root, tmp_pat
     assert wrong_model.returncode == EXIT_PREFLIGHT and "does not serve model 'm'" in reason(wrong_model) and asked == 0
 
 
+def spatial_synth_copy(directory: Path, synth_root: Path, test_parquet: Path) -> Path:
+    """An include-path copy of the spatial_synth task over another test file."""
+    directory.mkdir(exist_ok=True)
+    yaml = (TASKS_DIR / "spatial_synth" / "spatial_synth.yaml").read_text()
+    yaml = yaml.replace("../_templates/", f"{TASKS_DIR}/_templates/").replace("../../data/spatial_synth/data/train.parquet", str(synth_root / "data" / "train.parquet"))
+    (directory / "spatial_synth.yaml").write_text(yaml.replace("../../data/spatial_synth/data/test.parquet", str(test_parquet)))
+    shutil.copy(TASKS_DIR / "spatial_synth" / "utils.py", directory / "utils.py")
+    return directory
+
+
+def test_media_that_cannot_be_found_stop_the_run_before_it_starts(synth_root, tmp_path):
+    task_dir = spatial_synth_copy(tmp_path / "moved", synth_root, synth_root / "data" / "test.parquet")
+    utils = task_dir / "utils.py"
+    utils.write_text(utils.read_text().replace(
+        'return [frame.convert("RGB") for frame in doc["frames"]]', 'return [f"/nonexistent/videos/{doc[\'scene_name\']}.mp4"]'
+    ))
+    completed = run({"policy": "chance_frequency", "output_dir": tmp_path / "runs"}, tmp_path, extra=("--include_path", str(task_dir)))
+    assert completed.returncode == EXIT_PREFLIGHT, completed.stderr[-3000:]
+    assert "the media of the first 3 rows cannot be loaded" in reason(completed) and "/nonexistent/videos/" in reason(completed)
+    assert not list((tmp_path / "runs").rglob("trajectories.jsonl"))
+
+
 def test_too_many_failed_questions_exit_non_zero_after_writing_the_results(synth_root, tmp_path):
     with ScriptedLLM(lambda messages: http_error(400)) as llm:
         completed = run({"policy": "direct", "base_url": llm.base_url, "api_key": "k", "model": "scripted", "output_dir": tmp_path / "runs", "run_name": "bad"}, tmp_path, extra=("--log_samples",))
@@ -133,15 +155,10 @@ def test_a_reordered_copy_of_the_split_is_asked_again_and_scored_right(synth_roo
     answers = {t.sample_hash: t for t in read_trajectories(log_file)}
     assert len(answers) == 6
 
-    reversed_dir = tmp_path / "reversed"
-    reversed_dir.mkdir()
     frame = pd.read_parquet(synth_root / "data" / "test.parquet").iloc[:6]  # the questions the first run answered
-    frame.iloc[::-1].reset_index(drop=True).to_parquet(reversed_dir / "test.parquet")
-    yaml = (TASKS_DIR / "spatial_synth" / "spatial_synth.yaml").read_text()
-    yaml = yaml.replace("../_templates/", f"{TASKS_DIR}/_templates/").replace("../../data/spatial_synth/data/train.parquet", str(synth_root / "data" / "train.parquet"))
-    yaml = yaml.replace("../../data/spatial_synth/data/test.parquet", str(reversed_dir / "test.parquet"))
-    (reversed_dir / "spatial_synth.yaml").write_text(yaml)
-    shutil.copy(TASKS_DIR / "spatial_synth" / "utils.py", reversed_dir / "utils.py")
+    (tmp_path / "data").mkdir()
+    frame.iloc[::-1].reset_index(drop=True).to_parquet(tmp_path / "data" / "test.parquet")
+    reversed_dir = spatial_synth_copy(tmp_path / "reversed", synth_root, tmp_path / "data" / "test.parquet")
     second = run(args, tmp_path, limit=6, extra=("--log_samples", "--include_path", str(reversed_dir)), out="second")
     assert second.returncode == 0, second.stderr[-3000:]
 
