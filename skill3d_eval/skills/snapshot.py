@@ -16,7 +16,6 @@ import os
 import stat
 from collections.abc import Collection
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, Field, ValidationError
@@ -78,14 +77,14 @@ def freeze(skills: list[Skill], embedder: Embedder, out_dir: Path, library_versi
 class FrozenLibrary:
     """A read-only library: `retrieve(sample)` for policies, `sha256` for the run record."""
 
-    def __init__(self, path: Path | None, sha256: str, document: dict[str, Any], weights: RetrievalWeights | None = None):
+    def __init__(self, path: Path | None, sha256: str, document: SnapshotDocument, weights: RetrievalWeights | None = None):
         self.path = path
         self.sha256 = sha256
-        self.library_version = int(document["library_version"])
-        self.skills = [Skill.model_validate(body) for body in document["skills"]]
-        embedder = embedder_named(document["embedder"])
-        if embedder.name == document["embedder"]:
-            vectors = np.frombuffer(base64.b64decode(document["embeddings"]), dtype="<f4").reshape(len(self.skills), int(document["dim"]))
+        self.library_version = document.library_version
+        self.skills = document.skills
+        embedder = embedder_named(document.embedder)
+        if embedder.name == document.embedder:
+            vectors = np.frombuffer(base64.b64decode(document.embeddings), dtype="<f4").reshape(len(self.skills), document.dim)
         else:
             vectors = embedder.encode([s.embedding_text() for s in self.skills])
         self.index = SkillIndex(self.skills, vectors, embedder, weights)
@@ -109,19 +108,19 @@ class FrozenLibrary:
             found = document.get("format") if isinstance(document, dict) else type(document).__name__
             raise SnapshotError(f"library {path}: format {found!r}, expected {FORMAT!r}")
         try:
-            SnapshotDocument.model_validate(document)
+            validated = SnapshotDocument.model_validate(document)
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5])
             raise SnapshotError(f"library {path}: {problems}") from None
         try:
-            return cls(path, digest, document, weights)
+            return cls(path, digest, validated, weights)
         except (ValueError, binascii.Error) as exc:
             raise SnapshotError(f"library {path}: embeddings do not match its skills: {exc}") from None
 
     @classmethod
     def in_memory(cls, skills: list[Skill], embedder: Embedder, weights: RetrievalWeights | None = None) -> FrozenLibrary:
         data = snapshot_bytes(skills, embedder, 0)
-        return cls(None, hashlib.sha256(data).hexdigest(), json.loads(data), weights)
+        return cls(None, hashlib.sha256(data).hexdigest(), SnapshotDocument.model_validate_json(data), weights)
 
     def retrieve(self, sample: Sample, tools: Collection[str] | None = None) -> Retrieval:
         return self.index.retrieve(sample, tools)
