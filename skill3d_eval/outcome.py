@@ -37,10 +37,8 @@ def summarize(trajectories: Sequence[Trajectory], max_failed_fraction: float) ->
     kinds: Counter[str] = Counter()
     examples: dict[str, str] = {}
     for trajectory in failed:
-        message = trajectory.error or "error"
-        kind = message.split(":", 1)[0].strip() or "error"
-        kinds[kind] += 1
-        examples.setdefault(kind, message)
+        kinds[trajectory.error_kind] += 1
+        examples.setdefault(trajectory.error_kind, trajectory.error or "error")
     return RunOutcome(
         questions=len(trajectories),
         failed=len(failed),

@@ -140,6 +140,11 @@ class Trajectory(BaseModel):
     def tool_calls(self) -> int:
         return sum(len(turn.tool_calls) for turn in self.turns)
 
+    @property
+    def error_kind(self) -> str:
+        """What kind of recorded failure this was: the exception type the runner wrote before ':'."""
+        return (self.error or "error").split(":", 1)[0].strip() or "error"
+
 
 class ExpertsInfo(BaseModel):
     """Which expert endpoint answered the run's tool calls."""

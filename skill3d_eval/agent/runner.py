@@ -20,9 +20,8 @@ import openai
 from tqdm import tqdm
 
 from skill3d_eval.agent.errors import LLMResponseError
-from skill3d_eval.records import SampleError
 from skill3d_eval.agent.program import ProgramError
-from skill3d_eval.records import Sample, SampleIdentity, Trajectory
+from skill3d_eval.records import Sample, SampleError, SampleIdentity, Trajectory
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts import Experts
 from skill3d_eval.experts.errors import ExpertError

@@ -120,4 +120,3 @@ class ReplicaPool:
                 last = exc
         assert last is not None
         raise ExpertUnavailable(f"all {len(self.clients)} replicas unavailable; last: {last}", model=last.model)
-

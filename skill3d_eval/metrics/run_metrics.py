@@ -41,7 +41,7 @@ def error_counts(trajectories: Sequence[Trajectory], tools: ToolSet) -> dict[str
     counts: Counter[str] = Counter()
     for trajectory in trajectories:
         if trajectory.stop_reason == "error":
-            counts[(trajectory.error or "error").split(":", 1)[0].strip() or "error"] += 1
+            counts[trajectory.error_kind] += 1
         elif trajectory.stop_reason == "max_turns":
             counts["max_turns"] += 1
         for turn in trajectory.turns:
