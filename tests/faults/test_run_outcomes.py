@@ -9,7 +9,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 import zlib
@@ -19,6 +18,7 @@ import pandas as pd
 import pytest
 
 from skill3d_eval.evaluate import lmms_eval_command
+from skill3d_eval.experts.ports import free_port
 from skill3d_eval.outcome import EXIT_CONFIGURATION, EXIT_FAILED_QUESTIONS, EXIT_PREFLIGHT
 from skill3d_eval.records import Trajectory
 from skill3d_eval.settings import TASKS_DIR
@@ -28,12 +28,6 @@ from tests.support.scripted_llm import ScriptedLLM, answer, delayed, http_error
 pytestmark = pytest.mark.integration
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1"}
-
-
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def run(model_args: dict, tmp_path: Path, *, limit: int = 4, extra: tuple[str, ...] = (), out: str = "out") -> subprocess.CompletedProcess:
@@ -93,7 +87,7 @@ def test_an_unwritable_output_directory_is_refused(tmp_path):
 
 def test_a_closed_triton_port_fails_in_seconds_without_asking_anything(synth_root, tmp_path):
     started = time.monotonic()
-    completed = run({"policy": "program", "triton_url": f"127.0.0.1:{closed_port()}", "output_dir": tmp_path / "runs"}, tmp_path)
+    completed = run({"policy": "program", "triton_url": f"127.0.0.1:{free_port()}", "output_dir": tmp_path / "runs"}, tmp_path)
     assert completed.returncode == EXIT_PREFLIGHT, completed.stderr[-3000:]
     assert time.monotonic() - started < 30
     assert "triton_url=127.0.0.1" in reason(completed)
@@ -101,7 +95,7 @@ def test_a_closed_triton_port_fails_in_seconds_without_asking_anything(synth_roo
 
 
 def test_a_dead_llm_endpoint_fails_before_the_first_question(synth_root, tmp_path):
-    completed = run({"policy": "llm", "base_url": f"http://127.0.0.1:{closed_port()}/v1", "api_key": "k", "model": "m", "output_dir": tmp_path / "runs"}, tmp_path)
+    completed = run({"policy": "llm", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "k", "model": "m", "output_dir": tmp_path / "runs"}, tmp_path)
     assert completed.returncode == EXIT_PREFLIGHT and "LLM endpoint" in reason(completed)
     with ScriptedLLM(by_question, models=("other-model",)) as llm:
         wrong_model = run({"policy": "direct", "base_url": llm.base_url, "api_key": "k", "model": "m", "output_dir": tmp_path / "runs"}, tmp_path)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,15 +16,10 @@ import tritonclient.grpc as grpcclient
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import lmms_eval_command
 from skill3d_eval.experts import ExpertsClient, ExpertUnavailable, oracle_server
+from skill3d_eval.experts.ports import free_port
 from skill3d_eval.experts.replicas import ReplicaPool
 
 pytestmark = pytest.mark.integration
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def inferences(url: str) -> int:
