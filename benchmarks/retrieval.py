@@ -26,7 +26,7 @@ CATEGORIES = ["chair", "sofa", "table", "lamp", "bed", "tv", "plant", "cabinet",
 SOURCES = ["spatial_synth", "scannet", "scannetpp", "arkitscenes"]
 QUESTIONS = {
     "object_counting": "How many {a}(s) are in this room?",
-    "object_abs_distance": "Measuring between the centers of the two objects, what is the direct distance between the {a} and the {b} (in meters)?",
+    "object_abs_distance": "Measuring from the closest point of each object, what is the direct distance between the {a} and the {b} (in meters)?",
     "object_size_estimation": "What is the length of the longest dimension (length, width, or height) of the {a}, measured in centimeters?",
     "room_size_estimation": "What is the size of this room (in square meters)? Consider the {a} and the {b}.",
 }

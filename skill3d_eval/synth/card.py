@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from skill3d_eval.synth.catalogue import CATEGORIES
+from skill3d_eval.synth.questions import MIN_PAIR_DISTANCE
 
 _CONVENTIONS = """\
 ## Conventions
@@ -22,8 +23,9 @@ _CONVENTIONS = """\
   (`skill3d_experts.oracle_store.OracleStore`).
 - Every object covers at least {min_visible_pixels} pixels in at least {min_views_per_object} frames.
 - `object_counting` asks only about categories present; `object_abs_distance` only about
-  categories that occur exactly once, with centres at least 1 m apart; answers are the exact
-  count and the centre-to-centre distance rounded to centimetres.
+  categories that occur exactly once, with closest points at least {min_pair_distance} m
+  apart; answers are the exact count and, as in VSI-Bench, the distance between the closest
+  points of the two boxes (generator 0.3; centre to centre before), rounded to centimetres.
 - The other VSI-Bench types (object size in cm of the longest side, room floor area in m²,
   relative distance between closest box points, relative direction easy/medium/hard, route
   planning, appearance order) name only categories that occur once and are asked only where
@@ -69,5 +71,5 @@ Load with `datasets.load_dataset("parquet", data_files={{"train": "data/train.pa
 "data/test.parquet"}})`; `frames` decodes to PIL images whose RGB pixels are exactly the rendered
 ones (PNG).
 
-{_CONVENTIONS.format(**meta["args"])}"""
+{_CONVENTIONS.format(min_pair_distance=MIN_PAIR_DISTANCE, **meta["args"])}"""
     path.write_text(text)

@@ -35,7 +35,7 @@ from skill3d_eval.synth.view_questions import (
 )
 from skill3d_eval.synth.view_schema import view_row, write_view_split
 
-GENERATOR_VERSION = "0.2.0"
+GENERATOR_VERSION = "0.3.0"
 _SPLIT_STREAM, _SCENE_STREAM, _QUESTION_STREAM, _VIEW_STREAM = 0, 1, 2, 3
 
 

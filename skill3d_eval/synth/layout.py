@@ -3,7 +3,8 @@
 Three steps, each a function of a numpy Generator so a scene is reproducible from its seed:
 an inventory (which categories, how many of each, what sizes), a room big enough for it, and
 a placement that keeps the clearances the questions rely on (objects never touch, so counting
-and centre distances are unambiguous) and keeps the floor free where the cameras stand.
+is unambiguous and no two objects' closest points are under OBJECT_GAP apart) and keeps the
+floor free where the cameras stand.
 Lengths are rounded to millimetres so scene files stay readable; every check runs on the
 rounded values, so the stored truth is exactly what was validated.
 """

@@ -13,11 +13,12 @@ from collections.abc import Mapping
 import numpy as np
 
 from skill3d_eval.synth.question_record import Question, UnanswerableQuestion
-from skill3d_eval.synth.scene import Scene
+from skill3d_eval.synth.scene import Scene, closest_point_distance
 from skill3d_eval.synth.vsi_questions import (
     NEW_TYPES,
     answer_vsi_question,
     make_vsi_questions,
+    the_only,
 )
 
 OBJECT_COUNTING = "object_counting"
@@ -26,16 +27,18 @@ FIRST_TYPES = (OBJECT_COUNTING, OBJECT_ABS_DISTANCE)  # generator v0.1's types; 
 QUESTION_TYPES = FIRST_TYPES + NEW_TYPES
 MIN_VISIBLE_PIXELS = 30
 
-MIN_PAIR_DISTANCE = 1.0  # metres: closer pairs make the relative error of a small answer noisy
+# Metres between closest points: the answer has centimetre precision, so its rounding alone
+# would cost a closer pair more than 1% relative error.
+MIN_PAIR_DISTANCE = 0.5
 
 _COUNTING = "How many {category}(s) are in this room?"
 _DISTANCE = (
-    "Measuring between the centers of the two objects, what is the direct distance between "
+    "Measuring from the closest point of each object, what is the direct distance between "
     "the {a} and the {b} (in meters)?"
 )
 _COUNTING_RE = re.compile(r"How many (?P<category>.+?)\(s\) are in this room\?")
 _DISTANCE_RE = re.compile(
-    r"Measuring between the centers of the two objects, what is the direct distance between "
+    r"Measuring from the closest point of each object, what is the direct distance between "
     r"the (?P<a>.+?) and the (?P<b>.+?) \(in meters\)\?"
 )
 
@@ -47,19 +50,13 @@ def count_answer(scene: Scene, category: str) -> str:
     return str(len(scene.objects_of(category)))
 
 
-def center_distance(scene: Scene, a: str, b: str) -> float:
-    """Distance between the centres of the only `a` and the only `b` in the scene."""
-    centers = []
-    for category in (a, b):
-        matches = scene.objects_of(category)
-        if len(matches) != 1:
-            raise UnanswerableQuestion(f"{scene.name}: '{category}' names {len(matches)} objects, not one")
-        centers.append(np.asarray(matches[0].center))
-    return float(np.linalg.norm(centers[0] - centers[1]))
+def pair_distance(scene: Scene, a: str, b: str) -> float:
+    """VSI-Bench's absolute distance: between the closest points of the only `a` and the only `b`."""
+    return closest_point_distance(the_only(scene, a), the_only(scene, b))
 
 
 def distance_answer(scene: Scene, a: str, b: str) -> str:
-    return f"{center_distance(scene, a, b):.2f}"
+    return f"{pair_distance(scene, a, b):.2f}"
 
 
 def make_questions(
@@ -72,10 +69,11 @@ def make_questions(
     min_pixels: int = MIN_VISIBLE_PIXELS,
 ) -> list[Question]:
     """Counting questions favour repeated categories (an answer of 1 every time would teach
-    nothing); distance questions pair categories that occur exactly once and stand at least
-    MIN_PAIR_DISTANCE apart, in random order. The other VSI-Bench types follow (drawn after
-    these, so v0.1's questions are unchanged); appearance order needs `visible`, the pixels
-    of each instance per frame index."""
+    nothing); distance questions pair categories that occur exactly once (VSI-Bench names
+    unique objects) and whose closest points are at least MIN_PAIR_DISTANCE apart, in random
+    order. The other VSI-Bench types follow (drawn after these, so adding them left counting
+    and distance unchanged); appearance order needs `visible`, the pixels of each instance
+    per frame index."""
     counts: dict[str, int] = {}
     for obj in scene.objects:
         counts[obj.category] = counts.get(obj.category, 0) + 1
@@ -90,7 +88,7 @@ def make_questions(
         (a, b)
         for i, a in enumerate(singles)
         for b in singles[i + 1 :]
-        if center_distance(scene, a, b) >= MIN_PAIR_DISTANCE
+        if pair_distance(scene, a, b) >= MIN_PAIR_DISTANCE
     ]
     for index in rng.permutation(len(pairs))[:max_distance]:
         a, b = pairs[index]
@@ -118,7 +116,7 @@ def answer_question(
             raise UnanswerableQuestion(f"{scene.name}: no '{match['category']}' in the scene: {question!r}")
         return count_answer(scene, match["category"])
     if question_type == OBJECT_ABS_DISTANCE and (match := _DISTANCE_RE.fullmatch(question)):
-        if center_distance(scene, match["a"], match["b"]) < MIN_PAIR_DISTANCE:
+        if pair_distance(scene, match["a"], match["b"]) < MIN_PAIR_DISTANCE:
             raise UnanswerableQuestion(f"{scene.name}: pair closer than {MIN_PAIR_DISTANCE} m: {question!r}")
         return distance_answer(scene, match["a"], match["b"])
     raise UnanswerableQuestion(f"not a {question_type} question: {question!r}")

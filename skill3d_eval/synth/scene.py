@@ -56,6 +56,17 @@ class SceneObject:
         return np.asarray(self.center) + np.asarray(self.size) / 2
 
 
+def closest_point_distance(a: SceneObject, b: SceneObject) -> float:
+    """Exact distance between the closest points of two objects' boxes, 0 when they touch or overlap.
+
+    Boxes are axis-aligned (a turned object has its extents swapped), so along each axis their
+    intervals either overlap or leave a gap, and the closest points are apart by exactly those
+    gaps: the distance is the norm of the per-axis gaps.
+    """
+    gap = np.maximum(0.0, np.maximum(a.lo - b.hi, b.lo - a.hi))
+    return float(np.linalg.norm(gap))
+
+
 @dataclass(frozen=True, eq=False)
 class CameraView:
     """Pinhole intrinsics [3,3] and camera-to-world pose [4,4] of one frame."""

@@ -22,7 +22,7 @@ from skill3d_eval.synth.options import (
     vsi_options,
 )
 from skill3d_eval.synth.question_record import Question, UnanswerableQuestion
-from skill3d_eval.synth.scene import Scene, SceneObject
+from skill3d_eval.synth.scene import Scene, SceneObject, closest_point_distance
 
 OBJECT_SIZE = "object_size_estimation"
 ROOM_SIZE = "room_size_estimation"
@@ -91,12 +91,6 @@ def the_only(scene: Scene, category: str) -> SceneObject:
     if len(matches) != 1:
         raise Unanswerable(f"{scene.name}: '{category}' names {len(matches)} objects, not one")
     return matches[0]
-
-
-def closest_point_distance(a: SceneObject, b: SceneObject) -> float:
-    """Distance between the nearest points of two axis-aligned boxes (0 when they touch)."""
-    gap = np.maximum(0.0, np.maximum(a.lo - b.hi, b.lo - a.hi))
-    return float(np.linalg.norm(gap))
 
 
 def object_size_answer(scene: Scene, category: str) -> str:

@@ -116,8 +116,32 @@ def _boxes_near(a: np.ndarray, b: np.ndarray, margin: float) -> bool:
     return bool(np.all(a.min(axis=0) - margin <= b.max(axis=0)) and np.all(b.min(axis=0) - margin <= a.max(axis=0)))
 
 
-def cloud_gap(a: np.ndarray, b: np.ndarray, max_points: int = 600) -> float:
-    """Distance between the closest points of two clouds (evenly thinned to bound the cost)."""
-    a = a[np.linspace(0, len(a) - 1, min(len(a), max_points)).astype(int)]
-    b = b[np.linspace(0, len(b) - 1, min(len(b), max_points)).astype(int)]
-    return float(np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=2).min()))
+def cloud_gap(a: np.ndarray, b: np.ndarray, max_points: int = 600, starts: int = 4) -> float:
+    """Distance between the closest points of two clouds.
+
+    All pairs of two full fused clouds (tens of thousands of points each) cost too much, and
+    evenly thinned clouds miss the closest points by up to the thinning's spacing, which is a
+    large relative error on a gap of a few decimetres. So the thinned clouds only say where the
+    clouds come closest; from the best few thinned pairs, alternating nearest-point steps on the
+    full clouds slide down to the closest pair. Each step can only shorten the distance, and
+    with exact depth every point lies on an object's surface, so the result never undercuts the
+    true gap (it overshoots where the facing sides were never seen).
+    """
+    thin_a = a[np.linspace(0, len(a) - 1, min(len(a), max_points)).astype(int)]
+    thin_b = b[np.linspace(0, len(b) - 1, min(len(b), max_points)).astype(int)]
+    squared = ((thin_a[:, None, :] - thin_b[None, :, :]) ** 2).sum(axis=2)
+    best = np.inf
+    for flat in np.argsort(squared, axis=None)[:starts]:
+        i, j = np.unravel_index(flat, squared.shape)
+        best = min(best, _descend(a, b, thin_a[i], thin_b[j]))
+    return best
+
+
+def _descend(a: np.ndarray, b: np.ndarray, p: np.ndarray, q: np.ndarray, max_steps: int = 20) -> float:
+    for _ in range(max_steps):
+        q_next = b[np.argmin(((b - p) ** 2).sum(axis=1))]
+        p_next = a[np.argmin(((a - q_next) ** 2).sum(axis=1))]
+        if np.array_equal(p_next, p) and np.array_equal(q_next, q):
+            break
+        p, q = p_next, q_next
+    return float(np.linalg.norm(p - q))

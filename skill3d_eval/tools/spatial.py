@@ -70,10 +70,14 @@ def scene_cloud(context: ToolContext) -> np.ndarray:
     return np.concatenate(clouds)
 
 
+def _rounded(vector: np.ndarray) -> list[float]:
+    return [round(float(v), 3) for v in vector]
+
+
 def _describe(box: Box3D, images: list[int]) -> dict[str, Any]:
     return {
-        "center_m": [round(float(v), 3) for v in box.center],
-        "size_m": [round(float(v), 3) for v in box.size],
+        "center_m": _rounded(box.center),
+        "size_m": _rounded(box.size),
         "seen_in_images": images,
     }
 
@@ -97,21 +101,50 @@ class DistanceArgs(BaseModel):
     object_b: str = Category
 
 
+def _instances(context: ToolContext, name: str) -> list[tuple[Box3D, list[int], np.ndarray]]:
+    found = locate_clouds(context, name)
+    if not found:
+        raise ToolError(f"no {name!r} found in any image")
+    return found
+
+
 def measure_distance(context: ToolContext, args: DistanceArgs) -> dict[str, Any]:
-    found = {}
-    for name in (args.object_a, args.object_b):
-        instances = locate_instances(context, name)
-        if len(instances) != 1:
-            raise ToolError(f"expected exactly one {name!r} in the scene to measure from, found {len(instances)}")
-        found[name] = instances[0][0]
-    a, b = found[args.object_a], found[args.object_b]
-    return {
+    """VSI-Bench measures between the closest points of the two objects; the centres stay in the
+    observation for a question that asks centre to centre. A named category with several
+    instances is measured pair by pair and the closest pair answers, as in VSI-Bench's own rule
+    for repeated categories: it is also the right answer when the views of one object failed to
+    fuse into one instance, since the closest points of the fragments are the object's."""
+    same = args.object_a.strip().lower() == args.object_b.strip().lower()
+    found_a = _instances(context, args.object_a)
+    found_b = found_a if same else _instances(context, args.object_b)
+    pairs = sorted(
+        (cloud_gap(cloud_a, cloud_b), i, j)
+        for i, (_, _, cloud_a) in enumerate(found_a)
+        for j, (_, _, cloud_b) in enumerate(found_b)
+        if not same or i < j
+    )
+    if not pairs:
+        raise ToolError(f"only one {args.object_a!r} found: no two to measure between")
+
+    def center_distance(i: int, j: int) -> float:
+        return round(float(np.linalg.norm(found_a[i][0].center - found_b[j][0].center)), 3)
+
+    gap, i, j = pairs[0]
+    result = {
         "object_a": args.object_a,
         "object_b": args.object_b,
-        "center_distance_m": round(float(np.linalg.norm(a.center - b.center)), 3),
-        "center_a_m": [round(float(v), 3) for v in a.center],
-        "center_b_m": [round(float(v), 3) for v in b.center],
+        "closest_point_distance_m": round(gap, 3),
+        "center_distance_m": center_distance(i, j),
+        "center_a_m": _rounded(found_a[i][0].center),
+        "center_b_m": _rounded(found_b[j][0].center),
+        "instances_found": {args.object_a: len(found_a), args.object_b: len(found_b)},
     }
+    if len(found_a) > 1 or len(found_b) > 1:
+        result["pairs"] = [
+            {"instance_a": i, "instance_b": j, "closest_point_distance_m": round(gap, 3), "center_distance_m": center_distance(i, j)}
+            for gap, i, j in pairs
+        ]
+    return result
 
 
 class RoomArgs(BaseModel):
@@ -168,11 +201,19 @@ def first_appearance(context: ToolContext, args: AppearanceArgs) -> dict[str, An
     return {"first_image": first, "order": sorted(first, key=lambda name: first[name])}
 
 
-def _only_center(context: ToolContext, name: str) -> np.ndarray:
-    instances = locate_instances(context, name)
-    if len(instances) != 1:
-        raise ToolError(f"expected exactly one {name!r} in the scene, found {len(instances)}")
-    return instances[0][0].center
+def _anchors(context: ToolContext, names: tuple[str, ...]) -> tuple[list[np.ndarray], dict[str, int]]:
+    """The centre of each named object, and how many instances of each category were found.
+
+    Direction questions name objects that occur once. When several instances turn up anyway (a
+    repeated category, a spurious detection, views of one object that did not fuse), the one
+    with the most fused points stands for the name: it is the object the images show most.
+    """
+    centers, counts = [], {}
+    for name in names:
+        found = _instances(context, name)
+        centers.append(max(found, key=lambda instance: len(instance[2]))[0].center)
+        counts[name] = len(found)
+    return centers, counts
 
 
 def signed_angle(origin: np.ndarray, towards: np.ndarray, point: np.ndarray) -> float:
@@ -195,7 +236,7 @@ class DirectionArgs(BaseModel):
 
 
 def relative_direction(context: ToolContext, args: DirectionArgs) -> dict[str, Any]:
-    position, facing, query = (_only_center(context, name) for name in (args.position, args.facing, args.query))
+    (position, facing, query), counts = _anchors(context, (args.position, args.facing, args.query))
     angle = signed_angle(position, facing, query)
     return {
         "angle_deg": round(angle, 1),
@@ -203,6 +244,7 @@ def relative_direction(context: ToolContext, args: DirectionArgs) -> dict[str, A
         "left_right_back": "back" if abs(angle) >= BACK_FROM_DEG else _side(angle),
         "quadrant": f"{'front' if abs(angle) < 90 else 'back'}-{_side(angle)}",
         "convention": "standing at position, facing the facing object; positive angles to the left",
+        "instances_found": counts,
     }
 
 
@@ -219,10 +261,15 @@ def _turn(angle: float) -> str:
 
 def plan_route(context: ToolContext, args: RouteArgs) -> dict[str, Any]:
     """Turn at the start towards the waypoint, walk there, turn towards the goal (heading = direction walked)."""
-    start, facing, waypoint, goal = (_only_center(context, name) for name in (args.start, args.facing, args.waypoint, args.goal))
+    (start, facing, waypoint, goal), counts = _anchors(context, (args.start, args.facing, args.waypoint, args.goal))
     first = signed_angle(start, facing, waypoint)
     second = signed_angle(waypoint, waypoint + (waypoint - start), goal)
-    return {"first_turn_deg": round(first, 1), "second_turn_deg": round(second, 1), "turns": f"{_turn(first)}, {_turn(second)}"}
+    return {
+        "first_turn_deg": round(first, 1),
+        "second_turn_deg": round(second, 1),
+        "turns": f"{_turn(first)}, {_turn(second)}",
+        "instances_found": counts,
+    }
 
 
 SPATIAL_TOOLS: list[Tool] = [
@@ -234,7 +281,11 @@ SPATIAL_TOOLS: list[Tool] = [
     ),
     Tool(
         "measure_distance",
-        "Distance in metres between the centres of two objects that each occur once in the scene.",
+        "Distance in metres between two objects: between their closest points (closest_point_distance_m, what "
+        "'measuring from the closest point of each object' asks) and between their centres (center_distance_m), "
+        "with both centres. A category with several instances is measured pair by pair and the closest pair "
+        "answers, pairs then lists every pair (instance numbers as in locate_objects); naming one category twice "
+        "measures between its two closest instances.",
         DistanceArgs,
         measure_distance,
     ),
@@ -258,13 +309,17 @@ SPATIAL_TOOLS: list[Tool] = [
     ),
     Tool(
         "relative_direction",
-        "Where the query object is for someone standing at one object and facing another: signed angle (left positive) and left/right/back/quadrant labels.",
+        "Where the query object is for someone standing at one object and facing another: signed angle (left positive) "
+        "and left/right/back/quadrant labels, between object centres. A category with several instances stands for "
+        "its most-seen instance; instances_found says how many there were.",
         DirectionArgs,
         relative_direction,
     ),
     Tool(
         "plan_route",
-        "Turns of a route: from the start object facing another, turn towards the waypoint, walk there, turn towards the goal (Turn Left/Right/Back each).",
+        "Turns of a route: from the start object facing another, turn towards the waypoint, walk there, turn towards "
+        "the goal (Turn Left/Right/Back each). A category with several instances stands for its most-seen instance; "
+        "instances_found says how many there were.",
         RouteArgs,
         plan_route,
     ),

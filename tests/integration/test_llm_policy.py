@@ -38,7 +38,7 @@ def script(messages):
         a, b = DISTANCE.search(question).groups()
         return tool_call("measure_distance", {"object_a": a, "object_b": b})
     last = observations[-1]
-    return answer(f"{last['count']}" if "count" in last else f"It is about {last['center_distance_m']} meters.")
+    return answer(f"{last['count']}" if "count" in last else f"It is about {last['closest_point_distance_m']} meters.")
 
 
 def successful_inferences(url: str, model: str) -> int:

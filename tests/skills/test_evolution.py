@@ -73,7 +73,7 @@ def test_one_promoted_skill_per_task_type_with_lessons_from_failures(evolved, sy
     counting, distance = by_type["object_counting"][0], by_type["object_abs_distance"][0]
     assert counting.workflow.tool_sequence() == ("locate_objects",) and counting.workflow.steps[0].arguments == {"category": "{category}"}
     assert counting.workflow.question_pattern == "How many {category}(s) are in this room?"
-    assert distance.workflow.tool_sequence() == ("measure_distance",) and distance.workflow.final.path == "center_distance_m"
+    assert distance.workflow.tool_sequence() == ("measure_distance",) and distance.workflow.final.path == "closest_point_distance_m"
     kinds = {lesson.kind.value for lesson in counting.lessons}
     assert {"wrong_tool", "invalid_tool_input"} <= kinds
     meta = json.loads(split_path(synth_root, "train").parent.parent.joinpath("meta.json").read_text())

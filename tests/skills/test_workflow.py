@@ -20,12 +20,12 @@ WRAPPED = "These are frames of a video of an indoor scene.\n{q}\nPlease answer t
 DISTANCE = Workflow(
     question_pattern="direct distance between the {object_a} and the {object_b} (in meters)?",
     steps=[Step(tool="measure_distance", arguments={"object_a": "{object_a}", "object_b": "{object_b}"})],
-    final=FinalComputation(op="value", path="center_distance_m"),
+    final=FinalComputation(op="value", path="closest_point_distance_m"),
 )
 
 
 def test_slots_are_read_from_a_wrapped_question_case_insensitively():
-    question = WRAPPED.format(q="Measuring between the centers of the two objects, what is the direct distance between the trash can and the Sofa  (in meters)?")
+    question = WRAPPED.format(q="Measuring from the closest point of each object, what is the direct distance between the trash can and the Sofa  (in meters)?")
     slots = fill_slots(DISTANCE, question, [])
     assert slots["object_a"] == "trash can" and slots["object_b"] == "Sofa"
     assert render_arguments(DISTANCE.steps[0], slots) == {"object_a": "trash can", "object_b": "Sofa"}
@@ -67,7 +67,7 @@ def test_named_final_computations(final, observations, options, expected):
 
 
 def test_final_reading_a_missing_field_names_the_path():
-    with pytest.raises(WorkflowError, match="center_distance_m"):
+    with pytest.raises(WorkflowError, match="closest_point_distance_m"):
         compute_final(DISTANCE.final, [{"count": 1}], [])
     with pytest.raises(WorkflowError, match="not a number"):
         compute_final(FinalComputation(op="value", path="x"), [{"x": "1; import os"}], [])

@@ -10,8 +10,8 @@ from skill3d_eval.synth.questions import (
     answer_question,
     make_questions,
 )
-from skill3d_eval.synth.scene import Room, Scene, SceneObject
-from skill3d_eval.synth.vsi_questions import TEMPLATES, closest_point_distance
+from skill3d_eval.synth.scene import Room, Scene, SceneObject, closest_point_distance
+from skill3d_eval.synth.vsi_questions import TEMPLATES
 
 # Seen from above (x right, y up): the table in the middle, the lamp just north of it, the sofa
 # to the east-north-east, the bed far south-west, two chairs (so 'chair' names no single object).

@@ -1,6 +1,14 @@
 import numpy as np
+import pytest
 
-from skill3d_eval.tools.geometry import back_project, gravity_alignment, group_detections, transform, upright_box
+from skill3d_eval.tools.geometry import (
+    back_project,
+    cloud_gap,
+    gravity_alignment,
+    group_detections,
+    transform,
+    upright_box,
+)
 
 
 def rotation_z(degrees):
@@ -61,3 +69,45 @@ def test_transform_applies_rotation_then_translation():
     pose[:3, :3] = rotation_z(90)
     pose[:3, 3] = [1, 2, 3]
     np.testing.assert_allclose(transform(np.array([[1.0, 0, 0]]), pose), [[1, 3, 3]], atol=1e-12)
+
+
+def box_surface(size, yaw_deg, center, step=0.01):
+    """Points on the side faces of an upright box, `step` apart, as a depth scan would give them."""
+    half = np.asarray(size) / 2
+    faces = []
+    for axis in (0, 1):
+        other = 1 - axis
+        u = np.arange(-half[other], half[other] + 1e-9, step)
+        z = np.arange(-half[2], half[2] + 1e-9, step)
+        uu, zz = (g.ravel() for g in np.meshgrid(u, z))
+        for sign in (-1, 1):
+            face = np.zeros((len(uu), 3))
+            face[:, axis], face[:, other], face[:, 2] = sign * half[axis], uu, zz
+            faces.append(face)
+    return np.concatenate(faces) @ rotation_z(yaw_deg).T + center
+
+
+def test_cloud_gap_finds_the_closest_points_of_dense_clouds_of_rotated_boxes():
+    """Clouds of tens of thousands of points, far more than the thinned search sees, in no
+    spatial order (fused views interleave an object's points)."""
+    rng = np.random.default_rng(0)
+    wall = rng.permutation(box_surface((1.0, 2.0, 0.8), 0, [0.0, 0.0, 0.4]))  # face at x = 0.5
+    turned = rng.permutation(box_surface((0.6, 0.6, 0.8), 45, [0.8 + np.sqrt(0.18), 0.13, 0.4]))  # edge at x = 0.8
+    assert len(wall) > 30_000
+    assert 0.3 - 1e-9 <= cloud_gap(wall, turned) < 0.3 + 0.005
+    assert cloud_gap(wall, turned) == cloud_gap(turned, wall)
+
+    # Both turned, edge towards edge, one hanging 0.2 m higher: only one pair of corners is closest.
+    low = rng.permutation(box_surface((1.0, 1.0, 0.8), 45, [0.0, 0.0, 0.4]))
+    high = rng.permutation(box_surface((0.6, 0.6, 0.8), 45, [np.sqrt(0.5) + 0.3 + np.sqrt(0.18), 0.0, 1.4]))
+    gap = cloud_gap(low, high)
+    assert gap == pytest.approx(np.hypot(0.3, 0.2), abs=1e-9)
+    thin = [cloud[np.linspace(0, len(cloud) - 1, 600).astype(int)] for cloud in (low, high)]
+    assert np.sqrt(((thin[0][:, None] - thin[1][None]) ** 2).sum(axis=2).min()) > gap + 0.01, "thinning alone misses them"
+
+
+def test_cloud_gap_is_zero_for_touching_clouds_and_the_point_distance_for_single_points():
+    a = box_surface((1.0, 1.0, 1.0), 0, [0.0, 0.0, 0.5], step=0.05)
+    b = box_surface((1.0, 1.0, 1.0), 0, [1.0, 0.0, 0.5], step=0.05)  # shares the face x = 0.5
+    assert cloud_gap(a, b) == pytest.approx(0.0, abs=1e-9)
+    assert cloud_gap(np.array([[0.0, 0, 0]]), np.array([[3.0, 4.0, 0]])) == 5.0
