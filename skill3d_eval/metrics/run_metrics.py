@@ -22,7 +22,7 @@ class RunMetrics(BaseModel):
     answered: int = Field(description="questions that ended with an answer (not max_turns, not a recorded failure)")
     tool_calls_per_question: float
     tool_usage: float = Field(description="share of questions with at least one tool call")
-    effective_tool_usage: float = Field(description="share of questions whose final answer is found in a successful tool observation")
+    effective_tool_usage: float = Field(description="share of questions whose tools returned the evidence their type requires and whose answer agrees with it")
     invalid_tool_call_rate: float | None = Field(description="invalid calls / all calls; None when no call was made")
     turns_per_question: float
     prompt_tokens_per_question: float
