@@ -194,6 +194,15 @@ class RunOutcome(BaseModel):
         return f"{self.failed} of {self.questions} questions failed ({self.failed_fraction:.1%}, allowed {self.max_failed_fraction:.1%}); top reasons: {reasons}"
 
 
+class AnswerSource(BaseModel):
+    """The split whose answer distribution a chance baseline drew from for one task."""
+
+    split: str
+    evaluated: bool = Field(
+        description="the split under evaluation itself (a task without a training split; VSI-Bench's paper computes its chance levels so), each question's own row left out"
+    )
+
+
 class RunInfo(BaseModel):
     """`run_info.json`: what a run was, so the leaderboard and metrics read fields, not dict keys."""
 
@@ -203,6 +212,7 @@ class RunInfo(BaseModel):
     settings_fingerprint: str = ""
     library_sha256: str | None = None
     experts: ExpertsInfo | None = None
+    answer_sources: dict[str, AnswerSource] = Field(default_factory=dict, description="chance_* policies: task -> the split whose answers they drew from")
     versions: dict[str, str] = Field(default_factory=dict)
     expert_cache: ExpertCacheStats | None = Field(None, description="recorded when the run used a result cache")
     outcome: RunOutcome | None = Field(None, description="written when the run's questions have all been answered or recorded as failed")

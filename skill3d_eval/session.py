@@ -12,6 +12,7 @@ import os
 import platform
 import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Any
 import openai
 
 from skill3d_eval import __version__
-from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy
+from skill3d_eval.agent.baselines import AnswerDataError, ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy, answer_columns
 from skill3d_eval.agent.loop import LLMPolicy
 from skill3d_eval.agent.program import ProgramPolicy
 from skill3d_eval.agent.rate_limit import RateLimiter
@@ -28,7 +29,7 @@ from skill3d_eval.agent.runner import Policy, PolicyByTask, Runner
 from skill3d_eval.experts import EXPERT_MODELS, Experts, ExpertsClient, ExpertUnavailable, NoExperts, ReplicaPool, TLSConfig, TritonServer
 from skill3d_eval.llm import ChatEndpoint, EndpointUnusable, OpenAIEndpoint
 from skill3d_eval.outcome import EXIT_CONFIGURATION, PreflightError, RunAborted, summarize
-from skill3d_eval.records import ExpertsInfo, RunInfo, RunOutcome, Sample, SampleError, SampleIdentity, Trajectory
+from skill3d_eval.records import AnswerSource, ExpertsInfo, RunInfo, RunOutcome, Sample, SampleError, SampleIdentity, Trajectory
 from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.skills.leakage import LeakageError, check_leakage
 from skill3d_eval.skills.retrieval import RetrievalWeights
@@ -36,14 +37,32 @@ from skill3d_eval.skills.snapshot import FrozenLibrary, SnapshotError
 from skill3d_eval.tools import default_toolset
 from skill3d_eval.trajectory_log import RunDirectoryBusy, TrajectoryLog
 
-# What the chance baselines read of a task's training split (a `datasets.Dataset`).
-TrainingSplits = Mapping[str, Any]
-# Policies that never call a tool: no Triton is started or checked for them.
-NO_EXPERTS = frozenset({"chance_random", "chance_frequency", "direct"})
+# Policies that answer from a split's answer distribution, and those that never call a tool
+# (no Triton is started or checked for them).
+CHANCE = frozenset({"chance_random", "chance_frequency"})
+NO_EXPERTS = CHANCE | {"direct"}
 # Rows whose media are decoded before the run: when none of them loads, the data is misplaced.
 MEDIA_PREFLIGHT_ROWS = 3
 # Configuration problems the session can meet; each ends the run with EXIT_CONFIGURATION.
-_CONFIGURATION_ERRORS = (SettingsError, SnapshotError, LeakageError, RunDirectoryBusy)
+_CONFIGURATION_ERRORS = (SettingsError, SnapshotError, LeakageError, RunDirectoryBusy, AnswerDataError)
+
+
+@dataclass(frozen=True)
+class TaskSplits:
+    """A task's documents as lmms-eval loaded them (`process_docs` applied), and the split under evaluation."""
+
+    splits: Mapping[str, Any]  # split name -> `datasets.Dataset`
+    evaluated: str
+
+
+def answer_sources(task_splits: Mapping[str, TaskSplits]) -> dict[str, AnswerSource]:
+    """The split each task's chance baseline learns from: `train` when the task has one, else the
+    evaluated split itself (VSI-Bench's paper computes its chance levels so: it has no training split)."""
+    sources = {}
+    for task, data in task_splits.items():
+        split = "train" if "train" in data.splits else data.evaluated
+        sources[task] = AnswerSource(split=split, evaluated=split == data.evaluated)
+    return sources
 
 
 class EvaluationSession:
@@ -57,8 +76,9 @@ class EvaluationSession:
         self.run_dir: Path | None = None
         self._server: TritonServer | None = None
 
-    def answer(self, samples: Sequence[SampleIdentity], load: Callable[[int], Sample], training_splits: TrainingSplits, *, rank: int = 0) -> tuple[list[Trajectory], RunOutcome]:
+    def answer(self, samples: Sequence[SampleIdentity], load: Callable[[int], Sample], task_splits: Mapping[str, TaskSplits], *, rank: int = 0) -> tuple[list[Trajectory], RunOutcome]:
         """Every sample answered (or recorded as failed), in order; `load(i)` decodes sample i when it must run.
+        `task_splits` holds every task's documents; the chance baselines learn from them.
 
         Before the first question: the library is checked for leakage, the LLM endpoint and the
         experts answer, the first rows' media load. Any of these failing raises `RunAborted`.
@@ -67,7 +87,9 @@ class EvaluationSession:
         with _configuration_errors():
             if self.library is not None:
                 check_leakage(self.library.skills, samples)
-            policy = self.policy({s.task for s in samples}, training_splits)
+            tasks = {s.task for s in samples}
+            sources = answer_sources({task: task_splits[task] for task in tasks}) if settings.policy in CHANCE else {}
+            policy = self.policy(tasks, task_splits, sources)
         load = _preflight_media(samples, load)
         with self.experts(needed=settings.policy not in NO_EXPERTS) as (experts, experts_info), _configuration_errors():
             fingerprint = settings.fingerprint(library_sha256=self.library.sha256 if self.library else None, experts=experts_info.models or None)
@@ -77,7 +99,7 @@ class EvaluationSession:
             self.run_dir = log.run_dir
             self._adopt_server_log(log.run_dir)
             with log.exclusive(f"rank{rank}"):
-                run_info = self.run_info(run_id, fingerprint, experts_info)
+                run_info = self.run_info(run_id, fingerprint, experts_info, sources)
                 log.write_run_info(run_info)
                 runner = Runner(
                     policy, experts, log, run_id=run_id, fingerprint=fingerprint, concurrency=settings.concurrency, resume=settings.resume,
@@ -88,12 +110,12 @@ class EvaluationSession:
                 log.write_run_info(run_info.model_copy(update={"expert_cache": experts.cache_stats(), "outcome": outcome}))
         return trajectories, outcome
 
-    def policy(self, tasks: set[str], training_splits: TrainingSplits) -> Policy:
+    def policy(self, tasks: set[str], task_splits: Mapping[str, TaskSplits], sources: Mapping[str, AnswerSource]) -> Policy:
         settings = self.settings
         if settings.policy == "program":
             return ProgramPolicy(default_toolset(), self.library)
-        if settings.policy in ("chance_random", "chance_frequency"):
-            return PolicyByTask({task: self._chance_policy(task, training_splits.get(task)) for task in tasks})
+        if settings.policy in CHANCE:
+            return PolicyByTask({task: self._chance_policy(task_splits[task].splits[sources[task].split], sources[task]) for task in tasks})
         endpoint = self.endpoint()
         try:
             endpoint.check(settings.model)
@@ -114,13 +136,12 @@ class EvaluationSession:
             guidance_max_tokens=settings.guidance_max_tokens,
         )
 
-    def _chance_policy(self, task: str, train: Any) -> Policy:
-        if train is None:
-            raise SettingsError(f"policy={self.settings.policy} answers from the training split, and task {task!r} has none")
-        train = train.remove_columns([c for c in train.column_names if c not in ("question_type", "ground_truth", "options")])
+    def _chance_policy(self, docs: Any, source: AnswerSource) -> Policy:
+        keep = answer_columns(docs.column_names)
+        docs = docs.remove_columns([c for c in docs.column_names if c not in keep])  # images are never decoded
         if self.settings.policy == "chance_random":
-            return ChanceRandomPolicy(train, seed=self.settings.seed)
-        return ChanceFrequencyPolicy(train)
+            return ChanceRandomPolicy(docs, seed=self.settings.seed, leave_one_out=source.evaluated)
+        return ChanceFrequencyPolicy(docs, leave_one_out=source.evaluated)
 
     def endpoint(self) -> ChatEndpoint:
         settings = self.settings
@@ -203,7 +224,7 @@ class EvaluationSession:
             "cache_dir": settings.expert_cache_dir,
         }
 
-    def run_info(self, run_id: str, fingerprint: str, experts: ExpertsInfo) -> RunInfo:
+    def run_info(self, run_id: str, fingerprint: str, experts: ExpertsInfo, sources: Mapping[str, AnswerSource] | None = None) -> RunInfo:
         settings = self.settings
         return RunInfo(
             run_id=run_id,
@@ -212,6 +233,7 @@ class EvaluationSession:
             settings_fingerprint=fingerprint,
             library_sha256=self.library.sha256 if self.library else None,
             experts=experts,
+            answer_sources=dict(sources or {}),
             versions={
                 "skill3d_eval": __version__,
                 "lmms_eval": version("lmms-eval"),

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from skill3d_eval.media.limits import DEFAULT_MAX_FRAME_PIXELS, DEFAULT_MAX_FRAMES, MediaLimits
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 TASKS_DIR = REPO_ROOT / "tasks"
 SYNTH_ROOT = REPO_ROOT / "data" / "spatial_synth"
@@ -60,7 +62,7 @@ class Settings(BaseModel):
         description=(
             "skill3d: LLM + tools + skills (needs library); tool_agent: LLM + tools; llm: skill3d when a library is given, "
             "else tool_agent; program: skill workflows without an LLM; direct: LLM, no tools; chance_*: VSI-Bench chance levels "
-            "from the task's training split"
+            "from the task's training split, or the evaluated split's answers where it has none"
         ),
     )
     seed: int = Field(0, description="seed of the chance_random baseline")
@@ -103,8 +105,8 @@ class Settings(BaseModel):
     )
     interrupt_grace_s: float = Field(10.0, ge=0.0, description="after Ctrl-C, how long questions in flight may take to finish and be recorded")
     num_frames: int = Field(32, ge=1, description="frames sampled uniformly from a video visual (VSI-Bench's common default)")
-    max_frames: int = Field(256, ge=1, description="a sample with more frames is rejected, not truncated")
-    max_frame_pixels: int = Field(4096 * 4096, ge=1)
+    max_frames: int = Field(DEFAULT_MAX_FRAMES, ge=1, description="a sample with more frames is rejected, not truncated")
+    max_frame_pixels: int = Field(DEFAULT_MAX_FRAME_PIXELS, ge=1, description="an image or video frame larger than this is rejected from its header, before decoding")
     experts_venv: Path = EXPERTS_VENV
     model_repository: Path = MODEL_REPOSITORY
     oracle_root: Path = SYNTH_ROOT / "oracle"
@@ -118,6 +120,10 @@ class Settings(BaseModel):
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'model_args'}: {e['msg']}" for e in exc.errors())
             raise SettingsError(f"invalid --model_args for skill3d: {problems}") from None
+
+    @property
+    def media_limits(self) -> MediaLimits:
+        return MediaLimits(self.max_frames, self.max_frame_pixels)
 
     def fingerprint(self, *, library_sha256: str | None = None, experts: Any = None) -> str:
         """Hash of every setting that can change answers (not paths for output, keys or parallelism),

@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from skill3d_eval.data.images import DataError
+from skill3d_eval.data.errors import DataError
 from skill3d_eval.settings import TASKS_DIR
 
 BUILDERS = {".parquet": "parquet", ".jsonl": "json", ".json": "json", ".csv": "csv"}
@@ -34,12 +34,23 @@ class TaskYamlLoader(yaml.SafeLoader):
 TaskYamlLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
 
 
+def _with_includes(path: Path, config: dict[str, Any]) -> dict[str, Any]:
+    """A task YAML's content with its `include:` chain merged as lmms-eval merges it (the file's
+    own keys replace the included ones whole), so a variant that only names what it changes
+    still tells its splits and prompt kwargs."""
+    include = config.pop("include", None)
+    if include is None:
+        return config
+    base_path = (path.parent / include).resolve()
+    return {**_with_includes(base_path, yaml.load(base_path.read_text(), Loader=TaskYamlLoader) or {}), **config}
+
+
 def task_yaml(task: str, tasks_dir: Path = TASKS_DIR) -> tuple[Path, dict[str, Any]]:
-    """Our YAML that defines `task`, and its content (functions left out)."""
+    """Our YAML that defines `task`, and its content with its includes (functions left out)."""
     for path in sorted(tasks_dir.rglob("*.yaml")):
         config = yaml.load(path.read_text(), Loader=TaskYamlLoader) or {}
         if config.get("task") == task:
-            return path, config
+            return path, _with_includes(path, config)
     known = sorted(
         config["task"]
         for config in (yaml.load(p.read_text(), Loader=TaskYamlLoader) or {} for p in tasks_dir.rglob("*.yaml"))

@@ -13,7 +13,7 @@ import json
 import os
 from pathlib import Path
 
-from skill3d_eval.data.images import DataError
+from skill3d_eval.data.errors import DataError
 from skill3d_eval.data.local_task import write_local_task
 
 # split file prefix -> (our task, columns every row must have, which media root the task reads)

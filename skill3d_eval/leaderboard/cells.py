@@ -50,10 +50,12 @@ def cost(key: str, value: Any) -> str:
 
 
 def score_rows(table: BenchmarkTable) -> pd.DataFrame:
-    """Display frame: run, policy, library, each score with its interval, then Δ avg vs the reference."""
+    """Display frame: run, policy, library, what differs from the reference, each score with its
+    interval, then Δ avg vs the reference."""
     rows = {}
     for label in table.scores.index:
-        row = {"run": label, "policy": table.runs.loc[label, "policy"], "library": table.runs.loc[label, "library"] or "-"}
+        runs = table.runs.loc[label]
+        row = {"run": label, "policy": runs["policy"], "library": runs["library"] or "-", "differs": runs["differs"] or "-"}
         for column in table.scores.columns:
             row[column] = f"{percent(table.scores.loc[label, column])} {interval(table.ci_low.loc[label, column], table.ci_high.loc[label, column])}"
         row["Δ avg vs ref"] = significance_cell(table.significance.loc[label])

@@ -23,17 +23,17 @@ th:first-child, td.run, td.text { text-align: left; }
 td .ci { color: #777; font-size: 0.8em; display: block; }
 tr.reference td { background: #f3f7ff; }
 .better { color: #0a7a2f; } .worse { color: #b3261e; }
-.mismatch { color: #b3261e; } .note { color: #8a6d00; }
+.mismatch { color: #b3261e; } .flag { color: #1a5fb4; } .note { color: #8a6d00; }
 """
 
 
 def _score_table(table: BenchmarkTable) -> str:
     columns = list(table.scores.columns)
-    head = "".join(f"<th>{escape(c)}</th>" for c in ["run", "policy", "library", *columns, "Δ avg vs ref"])
+    head = "".join(f"<th>{escape(c)}</th>" for c in ["run", "policy", "library", "differs", *columns, "Δ avg vs ref"])
     rows = []
     for run in table.scores.index:
         significance = table.significance.loc[run]
-        cells = [f'<td class="run">{escape(run)}</td>', f'<td class="text">{escape(str(table.runs.loc[run, "policy"]))}</td>', f'<td class="text">{escape(table.runs.loc[run, "library"] or "-")}</td>']
+        cells = [f'<td class="run">{escape(run)}</td>'] + [f'<td class="text">{escape(str(table.runs.loc[run, key]) or "-")}</td>' for key in ("policy", "library", "differs")]
         for column in columns:
             value = float(table.scores.loc[run, column])
             cells.append(
@@ -65,6 +65,8 @@ def html(leaderboard: Leaderboard, *, chart: bool = True) -> str:
         body.append(f"<p><em>{escape(CI_NOTE)}.</em></p>")
         body.append(f"<h3>{escape(table.task)}: cost per question</h3>")
         body.append(_cost_table(table))
+        if table.flagged:
+            body.append("<h3>Differences from the reference</h3><ul>" + "".join(f'<li class="flag">{escape(str(m))}</li>' for m in table.flagged) + "</ul>")
         if table.excluded:
             body.append("<h3>Not compared</h3><ul>" + "".join(f'<li class="mismatch">{escape(str(m))}</li>' for m in table.excluded) + "</ul>")
     if leaderboard.notes:

@@ -20,7 +20,7 @@ def _title(table: BenchmarkTable) -> str:
 def _rich_table(title: str, frame) -> Table:
     rich_table = Table(title=title, title_justify="left")
     for column in frame.columns:
-        rich_table.add_column(str(column), justify="left" if column in ("run", "policy", "library") else "right")
+        rich_table.add_column(str(column), justify="left" if column in ("run", "policy", "library", "differs") else "right")
     for _, row in frame.iterrows():
         # The interval (and the significance) under the score: one column per task then fits a
         # terminal without rich wrapping every cell over three lines and eliding the run names.
@@ -34,6 +34,8 @@ def print_leaderboard(leaderboard: Leaderboard, console: Console | None = None) 
         console.print(_rich_table(_title(table), score_rows(table)))
         console.print(CI_NOTE, style="dim")
         console.print(_rich_table(f"{table.task}: cost per question", cost_rows(table)))
+        for flag in table.flagged:
+            console.print(f"differs: {flag}", style="cyan")
         for mismatch in table.excluded:
             console.print(f"not compared: {mismatch}", style="bold red")
     for note in leaderboard.notes:
@@ -51,6 +53,8 @@ def markdown(leaderboard: Leaderboard) -> str:
     for table in leaderboard.tables:
         parts += [f"## {_title(table)}", "", score_rows(table).to_markdown(index=False), "", f"_{CI_NOTE}._", ""]
         parts += [f"### {table.task}: cost per question", "", cost_rows(table).to_markdown(index=False), ""]
+        if table.flagged:
+            parts += ["### Differences from the reference", ""] + [f"- {flag}" for flag in table.flagged] + [""]
         if table.excluded:
             parts += ["### Not compared", ""] + [f"- {mismatch}" for mismatch in table.excluded] + [""]
     if leaderboard.notes:

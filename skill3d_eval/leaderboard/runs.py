@@ -19,8 +19,10 @@ from typing import Any
 from skill3d_eval.records import RunInfo, Trajectory
 from skill3d_eval.trajectory_log import read_run_info, read_trajectories
 
-# Keys that hold a question's score in a per-sample metric item (ours, then lmms-eval's vsibench).
+# Keys that hold a question's score in a per-sample metric item (ours, then lmms-eval's vsibench),
+# and its category (VSI-Bench and MMSI-Bench, CV-Bench, BLINK).
 _SCORE_KEYS = ("score", "accuracy", "MRA:.5:.95:.05")
+_CATEGORY_KEYS = ("question_type", "task", "sub_task")
 # Where a run may record how many frames each question got.
 _FRAME_KEYS = ("num_frames", "frames", "max_num_frames", "nframes")
 
@@ -60,6 +62,12 @@ class RunResult:
     libraries: set[str]
     issues: list[str] = field(default_factory=list)
 
+    def policy_label(self, task: str) -> str:
+        """The policy, and for a chance baseline the split whose answers it drew from
+        ('chance_frequency (test-split distribution)': a task without a training split)."""
+        source = self.run_info.answer_sources.get(task) if self.run_info else None
+        return f"{self.policy or ''} ({source.split}-split distribution)" if source else self.policy or ""
+
     def trajectories_of(self, task: str) -> list[Trajectory]:
         """The trajectories of the questions lmms-eval scored for `task` (not stale lines of other runs)."""
         run = self.tasks[task]
@@ -79,14 +87,15 @@ def _read_json(path: Path) -> dict[str, Any]:
 def _sample_score(line: dict[str, Any], task: str) -> tuple[str, str, float]:
     """(question id, question type, score) from a samples line: the first metric item that has them."""
     for value in line.values():
-        if isinstance(value, dict) and "question_type" in value:
+        category = next((key for key in _CATEGORY_KEYS if key in value), None) if isinstance(value, dict) else None
+        if category is not None:
             for key in _SCORE_KEYS:
                 if isinstance(value.get(key), (int, float)) and not isinstance(value.get(key), bool):
-                    return str(value.get("id", line["doc_id"])), str(value["question_type"]), float(value[key])
+                    return str(value.get("id", line["doc_id"])), str(value[category]), float(value[key])
     numbers = [value for key, value in line.items() if key != "doc_id" and isinstance(value, (int, float)) and not isinstance(value, bool)]
     if numbers:
         return str(line["doc_id"]), task, float(numbers[0])
-    raise ValueError("no per-question score (a metric item with question_type and score, or a numeric metric)")
+    raise ValueError(f"no per-question score (a metric item with one of {', '.join(_CATEGORY_KEYS)} and a score, or a numeric metric)")
 
 
 def read_samples(path: Path, task: str) -> list[QuestionScore]:

@@ -52,8 +52,9 @@ class BenchmarkTable:
     ci_high: pd.DataFrame
     significance: pd.DataFrame  # index: run label; delta, p_value, ci_low, ci_high, verdict ("better", "worse", "n.s.", "reference")
     costs: pd.DataFrame  # index: run label; COST_COLUMNS keys (NaN / None where a run has no trajectories)
-    runs: pd.DataFrame  # index: run label; policy, library, questions
-    excluded: list[Mismatch] = field(default_factory=list)
+    runs: pd.DataFrame  # index: run label; policy (labelled), library, questions, differs (flagged fields, comma-separated)
+    excluded: list[Mismatch] = field(default_factory=list)  # runs left out: not the same test
+    flagged: list[Mismatch] = field(default_factory=list)  # ranked runs' differences from the reference
 
 
 @dataclass
@@ -64,6 +65,10 @@ class Leaderboard:
     @property
     def mismatches(self) -> list[Mismatch]:
         return [mismatch for table in self.tables for mismatch in table.excluded]
+
+    @property
+    def flags(self) -> list[Mismatch]:
+        return [flag for table in self.tables for flag in table.flagged]
 
 
 def _layout_with_extra_types(task: str, question_types: list[str]) -> Layout:
@@ -101,8 +106,10 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
     own = mismatches(task, reference, reference)
     if own:
         raise LeaderboardError(f"reference run {reference.label} cannot be ranked: " + "; ".join(m.detail for m in own))
-    excluded = [m for run in runs if run is not reference for m in mismatches(task, run, reference)]
+    found = [m for run in runs if run is not reference for m in mismatches(task, run, reference)]
+    excluded = [m for m in found if m.excludes]
     shut_out = {m.run for m in excluded}
+    flagged = [m for m in found if not m.excludes and m.run not in shut_out]
     members = [reference, *[run for run in runs if run is not reference and run.label not in shut_out]]
     order = sorted(q.question_id for q in reference.tasks[task].questions)
     question_types = {q.question_id: q.question_type for q in reference.tasks[task].questions}
@@ -133,10 +140,19 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
         significance=pd.DataFrame.from_dict(significance, orient="index"),
         costs=pd.DataFrame.from_dict({run.label: _costs(run, task) for run in members}, orient="index"),
         runs=pd.DataFrame.from_dict(
-            {run.label: {"policy": run.policy or "", "library": ",".join(sorted(h[:12] for h in run.libraries)), "questions": len(run.tasks[task].questions)} for run in members},
+            {
+                run.label: {
+                    "policy": run.policy_label(task),
+                    "library": ",".join(sorted(h[:12] for h in run.libraries)),
+                    "questions": len(run.tasks[task].questions),
+                    "differs": ", ".join(dict.fromkeys(m.field for m in flagged if m.run == run.label)),
+                }
+                for run in members
+            },
             orient="index",
         ),
         excluded=excluded,
+        flagged=flagged,
     )
     return table, notes
 

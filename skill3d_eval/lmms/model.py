@@ -16,7 +16,7 @@ from skill3d_eval.lmms import exit_status
 from skill3d_eval.lmms.sample import identify, sample_from_request
 from skill3d_eval.outcome import EXIT_CONFIGURATION, RunAborted
 from skill3d_eval.records import Sample
-from skill3d_eval.session import EvaluationSession
+from skill3d_eval.session import EvaluationSession, TaskSplits
 from skill3d_eval.settings import Settings, SettingsError
 
 
@@ -38,17 +38,18 @@ class Skill3D(lmms):
 
     def generate_until(self, requests: list[Instance]) -> list[GenerationResult]:
         docs = [self.task_dict[req.args[4]][req.args[5]][req.args[3]] for req in requests]
-        identities = [identify(req.args, doc, self.task_dict[req.args[4]][req.args[5]]._fingerprint) for req, doc in zip(requests, docs)]
         settings = self.settings
+        bounds = settings.media_limits
+        identities = [identify(req.args, doc, self.task_dict[req.args[4]][req.args[5]]._fingerprint, bounds) for req, doc in zip(requests, docs)]
 
         def load(index: int) -> Sample:
-            sample = sample_from_request(requests[index].args, docs[index], num_frames=settings.num_frames)
+            sample = sample_from_request(requests[index].args, docs[index], num_frames=settings.num_frames, bounds=bounds)
             sample.check_bounds(settings.max_frames, settings.max_frame_pixels)
             return sample
 
-        training_splits = {task: splits["train"] for task, splits in self.task_dict.items() if "train" in splits}
+        task_splits = {req.args[4]: TaskSplits(self.task_dict[req.args[4]], evaluated=req.args[5]) for req in requests}
         try:
-            trajectories, outcome = self.session.answer(identities, load, training_splits, rank=self.rank)
+            trajectories, outcome = self.session.answer(identities, load, task_splits, rank=self.rank)
         except RunAborted as exc:
             exit_status.abort(exc)
         exit_status.record(outcome, self.session.run_dir)

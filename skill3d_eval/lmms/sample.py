@@ -3,7 +3,9 @@
 The model adapter never learns which benchmark it answers; it reads the benchmark-neutral
 fields the task's documents carry (question type, options, scene) when they exist. Visuals
 may be PIL images, uint8 arrays, or a video path (as lmms-eval's video tasks hand them over),
-which becomes `num_frames` uniformly sampled frames from a cached decoder.
+which becomes `num_frames` uniformly sampled frames from a cached decoder. The task's
+`doc_to_visual` runs under the run's `MediaLimits`, so an oversized image or video is refused
+from its header, before it is decoded.
 """
 
 from __future__ import annotations
@@ -15,8 +17,11 @@ import numpy as np
 import xxhash
 from PIL import Image
 
+from skill3d_eval.media import limits
+from skill3d_eval.media.errors import MediaError
+from skill3d_eval.media.limits import MediaLimits
+from skill3d_eval.media.video import is_video_path, sample_frames
 from skill3d_eval.records import Sample, SampleError, SampleIdentity, content_hash
-from skill3d_eval.media.video import VideoDecodeError, is_video_path, sample_frames
 
 DEFAULT_NUM_FRAMES = 32
 _TASK_TYPE_FIELDS = ("question_type", "task", "type", "sub_task", "category")
@@ -25,7 +30,7 @@ _SCENE_FIELDS = ("scene_name", "scene", "video_id")
 __all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request"]
 
 
-def identify(args: tuple, doc: dict[str, Any], source: str = "") -> SampleIdentity:
+def identify(args: tuple, doc: dict[str, Any], source: str = "", bounds: MediaLimits = MediaLimits()) -> SampleIdentity:
     """`source` names the data the split came from (the dataset's fingerprint): another copy,
     regenerated files or another local source give every question a new content hash."""
     context, _gen_kwargs, doc_to_visual, doc_id, task, split = args
@@ -36,7 +41,7 @@ def identify(args: tuple, doc: dict[str, Any], source: str = "") -> SampleIdenti
         sample_id=_sample_id(args, doc),
         question=context,
         scene=_scene(doc),
-        content_hash=content_hash(task, split, source, context, options, _media_identities(doc_to_visual, doc)),
+        content_hash=content_hash(task, split, source, context, options, _media_identities(doc_to_visual, doc, bounds)),
     )
 
 
@@ -49,12 +54,13 @@ def _scene(doc: dict[str, Any]) -> str | None:
     return next((str(doc[f]) for f in _SCENE_FIELDS if doc.get(f)), None)
 
 
-def _media_identities(doc_to_visual: Any, doc: dict[str, Any]) -> list[str]:
+def _media_identities(doc_to_visual: Any, doc: dict[str, Any], bounds: MediaLimits) -> list[str]:
     """What the visuals are without decoding videos: pixels' digest for in-memory images, path,
-    size and modification time for files. A visual that cannot be listed here fails later, at
-    load time, as that row's recorded error."""
+    size and modification time for files (paths the task has confined to its media root). A
+    visual that cannot be listed here fails later, at load time, as that row's recorded error."""
     try:
-        visuals = doc_to_visual(doc) if doc_to_visual is not None else []
+        with limits.applied(bounds):
+            visuals = doc_to_visual(doc) if doc_to_visual is not None else []
     except Exception as exc:
         return [f"unavailable: {type(exc).__name__}"]
     identities = []
@@ -75,16 +81,19 @@ def _media_identities(doc_to_visual: Any, doc: dict[str, Any]) -> list[str]:
     return identities
 
 
-def sample_from_request(args: tuple, doc: dict[str, Any], *, num_frames: int = DEFAULT_NUM_FRAMES) -> Sample:
+def sample_from_request(
+    args: tuple, doc: dict[str, Any], *, num_frames: int = DEFAULT_NUM_FRAMES, bounds: MediaLimits = MediaLimits()
+) -> Sample:
     context, _gen_kwargs, doc_to_visual, doc_id, task, _split = args
     sample_id = _sample_id(args, doc)
-    try:
-        visuals = doc_to_visual(doc) if doc_to_visual is not None else []
-    except Exception as exc:
-        raise SampleError(f"{sample_id}: visuals could not be loaded: {exc}") from exc
-    frames: list[np.ndarray] = []
-    for index, visual in enumerate(visuals or []):
-        frames.extend(_frames_of(visual, sample_id, index, num_frames))
+    with limits.applied(bounds):
+        try:
+            visuals = doc_to_visual(doc) if doc_to_visual is not None else []
+        except Exception as exc:
+            raise SampleError(f"{sample_id}: visuals could not be loaded: {exc}") from exc
+        frames: list[np.ndarray] = []
+        for index, visual in enumerate(visuals or []):
+            frames.extend(_frames_of(visual, sample_id, index, num_frames))
     options = doc.get("options") or doc.get("choices") or []
     return Sample(
         task=task,
@@ -106,7 +115,7 @@ def _frames_of(visual: Any, sample_id: str, index: int, num_frames: int) -> list
     if is_video_path(visual):
         try:
             return list(sample_frames(visual, num_frames))
-        except VideoDecodeError as exc:
+        except MediaError as exc:
             raise SampleError(f"{sample_id}: visual {index}: {exc}") from exc
     raise SampleError(
         f"{sample_id}: visual {index} is a {type(visual).__name__}, expected a PIL image, uint8 HxWx3 array or video path"

@@ -1,10 +1,4 @@
-"""Decoding media that tasks hand over as paths (videos) into frames the agent can use."""
-
-from skill3d_eval.media.video import (
-    VideoDecodeError,
-    is_video_path,
-    sample_frames,
-    uniform_indices,
-)
-
-__all__ = ["VideoDecodeError", "is_video_path", "sample_frames", "uniform_indices"]
+"""Turning the visuals rows point at (image bytes, image paths, video paths) into frames, safely:
+confined to the dataset's media root (`paths`), size-checked from headers (`limits`), decoded
+strictly (`images`, `video`). Import the submodules; this package imports nothing, so reading
+the settings does not load the decoders."""

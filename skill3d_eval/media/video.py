@@ -4,22 +4,31 @@ Video tasks hand the model a file path (as lmms-eval's own vsibench does), and m
 share one video, so decoded frames are cached: the key holds the file's size and mtime, so a
 replaced file is decoded again. Frame indices follow lmms-eval's sampler
 (`np.linspace(0, total - 1, n, dtype=int)`), so our 32 frames are the frames other models see.
+
+Frame size and count are checked against `media.limits` from the stream's metadata before a
+frame is decoded, and a video that yields fewer frames than its container promises (truncated,
+corrupt) is an error rather than a shorter sample.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import struct
 from pathlib import Path
 
 import av
 import numpy as np
 
+from skill3d_eval.media import limits
+from skill3d_eval.media.errors import MediaError
+
 VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+ISO_MEDIA_SUFFIXES = (".mp4", ".mov", ".m4v")
 CACHED_VIDEOS = 8
 
 
-class VideoDecodeError(ValueError):
+class VideoDecodeError(MediaError):
     """A video cannot be read or has no frames; the message names the file."""
 
 
@@ -41,16 +50,20 @@ def sample_frames(path: str | os.PathLike, num_frames: int = 32) -> tuple[np.nda
         stat = file.stat()
     except OSError as exc:
         raise VideoDecodeError(f"video {file}: {exc.strerror or exc}") from exc
-    return _decode(str(file.resolve()), stat.st_size, stat.st_mtime_ns, num_frames)
+    if file.suffix.lower() in ISO_MEDIA_SUFFIXES:
+        _check_boxes_complete(file, stat.st_size)
+    bounds = limits.current()
+    return _decode(str(file.resolve()), stat.st_size, stat.st_mtime_ns, num_frames, bounds)
 
 
 @functools.lru_cache(maxsize=CACHED_VIDEOS)
-def _decode(path: str, _size: int, _mtime_ns: int, num_frames: int) -> tuple[np.ndarray, ...]:
+def _decode(path: str, _size: int, _mtime_ns: int, num_frames: int, bounds: limits.MediaLimits) -> tuple[np.ndarray, ...]:
     try:
-        total = _count_frames(path)
+        total = _checked_frame_count(path, bounds)
         if total == 0:
             raise VideoDecodeError(f"video {path}: no frames")
         wanted = uniform_indices(total, num_frames)
+        bounds.check_count(len(wanted), f"video {path}")
         wanted_set = set(wanted.tolist())
         picked: dict[int, np.ndarray] = {}
         with av.open(path) as container:
@@ -71,12 +84,38 @@ def _decode(path: str, _size: int, _mtime_ns: int, num_frames: int) -> tuple[np.
     return tuple(frames)
 
 
-def _count_frames(path: str) -> int:
-    """The container's frame count when it states one, else a count by demuxing (no decoding)."""
+def _checked_frame_count(path: str, bounds: limits.MediaLimits) -> int:
+    """The container's frame count when it states one, else a count by demuxing (no decoding);
+    the frame size is checked from the stream header first."""
     with av.open(path) as container:
         stream = container.streams.video[0] if container.streams.video else None
-        if stream is None:
-            raise VideoDecodeError(f"video {path}: no video stream")
+        if stream is None or stream.codec_context is None:
+            raise VideoDecodeError(f"video {path}: no decodable video stream")
+        bounds.check_size(stream.codec_context.width, stream.codec_context.height, f"video {path}")
         if stream.frames:
             return int(stream.frames)
         return sum(1 for packet in container.demux(stream) if packet.size)
+
+
+def _check_boxes_complete(file: Path, size: int) -> None:
+    """MP4/MOV is a sequence of sized boxes; a file cut short leaves the last one incomplete.
+    FFmpeg decodes the remnant of a cut packet without complaint, so this is checked first."""
+    offset = 0
+    with file.open("rb") as handle:
+        while offset < size:
+            handle.seek(offset)
+            header = handle.read(16)
+            if len(header) < 8:
+                raise VideoDecodeError(f"video {file}: truncated (a box header is cut off at byte {offset} of {size})")
+            length, kind = struct.unpack(">I4s", header[:8])
+            if length == 1:
+                if len(header) < 16:
+                    raise VideoDecodeError(f"video {file}: truncated (a box header is cut off at byte {offset} of {size})")
+                length = struct.unpack(">Q", header[8:16])[0]
+            elif length == 0:
+                return
+            if length < 8 or offset + length > size:
+                raise VideoDecodeError(
+                    f"video {file}: truncated or corrupt ({kind.decode('latin-1')!r} box at byte {offset} needs {length} bytes, {size - offset} remain)"
+                )
+            offset += length

@@ -13,7 +13,13 @@ from skill3d_eval.scoring.dispatch import (
     schema_of,
     score,
 )
-from skill3d_eval.scoring.mmsi import extract_mmsi_letter, mmsi_score
+from skill3d_eval.scoring.mmsi import (
+    ANSWER_EXTRACTION,
+    AnswerExtraction,
+    UnknownAnswerExtraction,
+    extract_mmsi_letter,
+    mmsi_score,
+)
 from skill3d_eval.scoring.numeric import (
     extract_number,
     mean_relative_accuracy,
@@ -27,7 +33,10 @@ from skill3d_eval.scoring.option_letter import (
 from skill3d_eval.scoring.vsibench import score_question, task_scores
 
 __all__ = [
+    "ANSWER_EXTRACTION",
+    "AnswerExtraction",
     "Score",
+    "UnknownAnswerExtraction",
     "UnknownBenchmarkRow",
     "answer_kind",
     "answer_letter",

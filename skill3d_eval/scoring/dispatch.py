@@ -3,14 +3,19 @@
 The benchmark is told by the row's own columns, never by a task name, so whoever holds a row
 scores a reply the same way: the task YAMLs' `process_results`, skill evolution
 (`skills/references.py`), the SFT export's filter and the GRPO rewards. Each rule stays in its
-own module (extraction as lmms-eval 0.7.3 does it, tested against it):
+own module (extraction as lmms-eval 0.7.3 does it, or for MMSI-Bench as the benchmark's own
+code does; each tested against the code it copies):
 
 | family      | columns that tell it                | rule                                                   |
 | ----------- | ----------------------------------- | ------------------------------------------------------ |
 | `vsi_bench` | `ground_truth` (+ `question_type`)  | `vsibench.py`: MRA of the first number / first word    |
 | `blink`     | `answer` like "(A)", `sub_task`     | `option_letter.stated_letter` among `choices`          |
 | `cvbench`   | `answer` like "(A)", `task`         | `option_letter.leading_letter`                         |
-| `mmsi`      | `answer` like "A", `question_type`  | `mmsi.py`: backticks, braces, then a bare letter       |
+| `mmsi`      | `answer` like "A", `question_type`  | `mmsi.py`: backticks, braces, then a bare A–D (case-sensitive) |
+
+MMSI-Bench has two rules (`mmsi.py`): the official one unless the row's `answer_extraction`
+column names lmms-eval's `widened` one (A–F, any case), so a row keeps its rule wherever it is
+scored.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from typing import Any, Literal
 
 from skill3d_eval.records import AnswerKind
 from skill3d_eval.scoring.choice import choice_accuracy, extract_choice
-from skill3d_eval.scoring.mmsi import extract_mmsi_letter, mmsi_score
+from skill3d_eval.scoring.mmsi import extract_mmsi_letter, extraction_of, mmsi_score
 from skill3d_eval.scoring.numeric import extract_number, numeric_mra
 from skill3d_eval.scoring.option_letter import (
     answer_letter,
@@ -71,7 +76,8 @@ def _cvbench(row: Row, reply: str | None) -> Score:
 
 
 def _mmsi(row: Row, reply: str | None) -> Score:
-    return Score(mmsi_score(reply, row["answer"]), extract_mmsi_letter(reply), "mmsi", "accuracy")
+    rule = extraction_of(row)
+    return Score(mmsi_score(reply, row["answer"], rule), extract_mmsi_letter(reply, rule), "mmsi", "accuracy")
 
 
 @dataclass(frozen=True)

@@ -3,35 +3,46 @@
 Prompt and answer parsing are lmms-eval's `cv_bench` (the reply's leading letter, through
 `skill3d_eval.scoring.score`); the overall is the official formula
 (`skill3d_eval.scoring.cvbench`), which for 3D rows alone is plain accuracy; per-task
-accuracies break it down.
+accuracies break it down. Images stay undecoded in the dataset (`process_docs`) and are decoded
+strictly by `media.images`, paths only inside the task's `image_root`; a malformed row fails in
+`doc_to_visual` as that question's recorded error, while `doc_to_text` never raises.
 """
 
 from __future__ import annotations
 
 import math
 
-from skill3d_eval.data.images import open_image
-from skill3d_eval.scoring import score
+from skill3d_eval.data.columns import undecoded_images
+from skill3d_eval.data.rows import CvBenchRow, check, score_or_zero
+from skill3d_eval.media.images import load_image
 from skill3d_eval.scoring.cvbench import accuracy_by, official_overall
 
 TASK_METRICS = {"Depth": "depth_order_accuracy", "Distance": "relative_distance_accuracy"}
 OVERALL = "cvbench_3d_overall"
 
 
+def process_docs(dataset):
+    return undecoded_images(dataset)
+
+
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
-    root = (lmms_eval_specific_kwargs or {}).get("image_root")
-    return [open_image(doc["image"], where=f"cvbench_3d row {doc['idx']} image", image_root=root)]
+    where = f"cvbench_3d row {doc.get('idx')}"
+    check(CvBenchRow, doc, where=where)
+    root = (lmms_eval_specific_kwargs or {}).get("image_root") or None
+    return [load_image(doc.get("image"), where=f"{where} image", root=root)]
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):
     kwargs = lmms_eval_specific_kwargs or {}
-    letters = ", ".join(chr(65 + i) for i in range(len(doc["choices"])))
-    return kwargs.get("pre_prompt", "").format(letters) + "\n" + doc["prompt"] + kwargs.get("post_prompt", "")
+    letters = ", ".join(chr(65 + i) for i in range(len(doc.get("choices") or [])))
+    return kwargs.get("pre_prompt", "").format(letters) + "\n" + str(doc.get("prompt") or "") + kwargs.get("post_prompt", "")
 
 
 def process_results(doc, results):
+    """A malformed row scores 0; it stays in the overall (a CV-Bench row is always one question)."""
     reply = results[0] if results else None
-    item = {"id": doc["idx"], "task": doc["task"], "source": doc["source"], "score": score(doc, reply).value}
+    value = score_or_zero(CvBenchRow, doc, reply)
+    item = {"id": doc.get("idx"), "task": doc.get("task"), "source": doc.get("source"), "score": value}
     return {metric: item for metric in (OVERALL, *TASK_METRICS.values())}
 
 

@@ -4,29 +4,36 @@ Rows are in VSI-Bench's schema with the frames embedded, so scoring is VSI-Bench
 (`skill3d_eval.scoring.score`, the scorer of `vsi_bench`, skill evolution and training rewards;
 the metric list is `tasks/_templates/vsi_bench_schema.yaml`). A failed or empty answer scores 0
 and stays in the denominator; a question type absent from the run (e.g. under --limit) reports
-NaN instead of a made-up 0.
+NaN instead of a made-up 0. Frames stay undecoded in the dataset (`process_docs`) and are
+decoded strictly, within the run's size limits, by `media.images`; a malformed row fails in
+`doc_to_visual`, as that question's recorded error, while `doc_to_text` never raises.
 """
 
 from __future__ import annotations
 
-from skill3d_eval.data.images import DataError
-from skill3d_eval.scoring import score
-from skill3d_eval.scoring.vsibench import CHOICE_TYPES, QUESTION_TYPES, result_metrics
+from skill3d_eval.data.columns import undecoded_images
+from skill3d_eval.data.rows import VsiRow, check, score_or_zero
+from skill3d_eval.media.images import load_images
+from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
 
 OVERALL = "spatial_synth_overall"
 
 
+def process_docs(dataset):
+    return undecoded_images(dataset)
+
+
 def doc_to_visual(doc):
-    return [frame.convert("RGB") for frame in doc["frames"]]
+    where = f"spatial_synth row {doc.get('id')}"
+    check(VsiRow, doc, where=where)
+    return load_images(doc.get("frames") or [], where=f"{where} frames")
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):
-    if doc["question_type"] not in QUESTION_TYPES:
-        raise DataError(f"spatial_synth row {doc['id']}: unknown question_type {doc['question_type']!r}")
     kwargs = lmms_eval_specific_kwargs or {}
-    parts = [kwargs.get("pre_prompt", ""), doc["question"]]
-    if doc["question_type"] in CHOICE_TYPES:
-        parts.append("Options:\n" + "\n".join(doc["options"]))
+    parts = [kwargs.get("pre_prompt", ""), str(doc.get("question") or "")]
+    if doc.get("question_type") in CHOICE_TYPES:
+        parts.append("Options:\n" + "\n".join(map(str, doc.get("options") or [])))
         parts.append(kwargs.get("mca_post_prompt", ""))
     else:
         parts.append(kwargs.get("na_post_prompt", ""))
@@ -34,7 +41,9 @@ def doc_to_text(doc, lmms_eval_specific_kwargs=None):
 
 
 def process_results(doc, results):
+    """A malformed row scores 0 under its own (possibly unknown) type, which no task averages."""
     reply = results[0] if results else None
-    item = {"id": doc["id"], "question_type": doc["question_type"], "score": score(doc, reply).value}
+    value = score_or_zero(VsiRow, doc, reply)
+    item = {"id": doc.get("id"), "question_type": doc.get("question_type"), "score": value}
     return {metric: item for metric in result_metrics(OVERALL)}
 

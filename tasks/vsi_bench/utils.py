@@ -4,7 +4,10 @@
 samples its frames. Videos are looked up at `<video_root>/<dataset>/<scene_name>.mp4`, the
 layout lmms-eval's vsibench unpacks to, with `video_root` from the task's
 `lmms_eval_specific_kwargs` (empty: `$HF_HOME/vsibench`, lmms-eval's own cache), or at a
-row's `video` column when a local source has one.
+row's `video` column (relative to the same root) when a local source has one. Every path is
+resolved inside that root (`media.paths.confined`): a row cannot point the model at a file
+elsewhere. A malformed row fails in `doc_to_visual`, as that question's recorded error
+(`data.rows`); `doc_to_text` never raises, since lmms-eval builds every prompt up front.
 """
 
 from __future__ import annotations
@@ -12,9 +15,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from skill3d_eval.data.images import DataError
-from skill3d_eval.scoring import score
-from skill3d_eval.scoring.vsibench import CHOICE_TYPES, QUESTION_TYPES, result_metrics
+from skill3d_eval.data.errors import DataError
+from skill3d_eval.data.rows import VsiRow, check, score_or_zero
+from skill3d_eval.media.paths import confined
+from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
 
 OVERALL = "vsi_bench_overall"
 
@@ -29,12 +33,19 @@ def video_root(kwargs) -> Path:
 
 
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
+    where = f"vsi_bench row {doc.get('id')}"
+    check(VsiRow, doc, where=where)
     root = video_root(lmms_eval_specific_kwargs)
-    relative = doc.get("video") or f"{doc['dataset']}/{doc['scene_name']}.mp4"
-    path = Path(relative) if Path(relative).is_absolute() else root / relative
+    if doc.get("video"):
+        relative = doc["video"]
+    elif doc.get("dataset") and doc.get("scene_name"):
+        relative = f"{doc['dataset']}/{doc['scene_name']}.mp4"
+    else:
+        raise DataError(f"{where}: malformed row: no video column and no dataset/scene_name to find the video by")
+    path = confined(root, relative, where=where)
     if not path.is_file():
         raise DataError(
-            f"vsi_bench row {doc['id']}: video {path} does not exist "
+            f"{where}: video {path} does not exist "
             "(point the task at your videos: skill3d-eval data local-task vsi_bench --video-root DIR ...)"
         )
     return [str(path)]
@@ -43,18 +54,19 @@ def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):
     kwargs = lmms_eval_specific_kwargs or {}
     pre_prompt = kwargs.get("pre_prompt") or "These are frames of a video."
-    if doc["question_type"] in CHOICE_TYPES:
-        options = "Options:\n" + "\n".join(doc["options"])
+    question = str(doc.get("question") or "")
+    if doc.get("question_type") in CHOICE_TYPES:
+        options = "Options:\n" + "\n".join(map(str, doc.get("options") or []))
         post = kwargs.get("mca_post_prompt") or "Answer with the option's letter from the given choices directly."
-        return "\n".join([pre_prompt, doc["question"], options, post])
-    if doc["question_type"] in QUESTION_TYPES:
-        post = kwargs.get("na_post_prompt") or "Please answer the question using a single word or phrase."
-        return "\n".join([pre_prompt, doc["question"], post])
-    raise DataError(f"vsi_bench row {doc['id']}: unknown question_type {doc['question_type']!r}")
+        return "\n".join([pre_prompt, question, options, post])
+    post = kwargs.get("na_post_prompt") or "Please answer the question using a single word or phrase."
+    return "\n".join([pre_prompt, question, post])
 
 
 def process_results(doc, results):
+    """A malformed row scores 0 under its own (possibly unknown) type, which no task averages."""
     reply = results[0] if results else None
-    item = {"id": doc["id"], "question_type": doc["question_type"], "score": score(doc, reply).value}
+    value = score_or_zero(VsiRow, doc, reply)
+    item = {"id": doc.get("id"), "question_type": doc.get("question_type"), "score": value}
     return {metric: item for metric in result_metrics(OVERALL)}
 

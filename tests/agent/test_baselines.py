@@ -1,4 +1,5 @@
-"""Chance baselines from known training distributions, and `direct` against a real scripted endpoint."""
+"""Chance baselines from known answer distributions (any benchmark's rows), and `direct` against a
+real scripted endpoint."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pandas as pd
 import pytest
 
 from skill3d_eval.llm import OpenAIEndpoint
-from skill3d_eval.agent.baselines import ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy, TrainingDataError
+from skill3d_eval.agent.baselines import AnswerDataError, ChanceFrequencyPolicy, ChanceRandomPolicy, DirectPolicy, answer_columns
 from skill3d_eval.records import SampleError
 from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.scoring import numeric_mra
@@ -80,22 +81,76 @@ def test_chance_random_numeric_draws_within_the_training_range():
 
 
 def test_unknown_question_type_is_a_recorded_sample_error():
-    with pytest.raises(SampleError, match=r"t/test/0: no training answers for question type 'room_size_estimation'"):
+    with pytest.raises(SampleError, match=r"t/test/0: no answers of question type 'room_size_estimation' to learn from"):
         run(ChanceFrequencyPolicy(TRAIN), sample("room_size_estimation"))
 
 
 @pytest.mark.parametrize(
     ("docs", "message"),
     [
-        ([{"ground_truth": "1"}], r"training doc 0: missing 'question_type'"),
-        ([TRAIN[0], {"question_type": "c", "ground_truth": "many", "options": []}], r"training doc 1: numerical ground_truth 'many'"),
-        ([{"question_type": "c", "ground_truth": "C", "options": ["A. x", "B. y"]}], r"training doc 0: ground_truth 'C' is none of its options"),
-        ([], r"no training documents"),
+        ([{"ground_truth": "1"}], r"doc 0: missing 'question_type'"),
+        ([TRAIN[0], {"question_type": "c", "ground_truth": "many", "options": []}], r"doc 1: numerical ground_truth 'many'"),
+        ([{"question_type": "c", "ground_truth": "C", "options": ["A. x", "B. y"]}], r"doc 0: ground_truth 'C' is none of its options"),
+        ([{"id": 3, "answer": "(E)", "task": "Depth", "choices": ["x", "y"]}], r"doc 0: answer '\(E\)' is none of its options"),
+        ([{"question": "q?"}], r"doc 0: a row with columns \['question'\] is no benchmark's"),
+        ([], r"no documents"),
     ],
 )
-def test_bad_training_documents_are_named(docs, message):
-    with pytest.raises(TrainingDataError, match=message):
+def test_bad_documents_are_named(docs, message):
+    with pytest.raises(AnswerDataError, match=message):
         ChanceFrequencyPolicy(docs)
+
+
+# Test-only benchmarks' rows, as lmms-eval hands them over (MMSI after `process_docs` added `options`).
+CV_ROWS = [
+    {"idx": i, "type": "3D", "task": "Depth", "choices": choices, "answer": answer, "source": "Omni3D"}
+    for i, (choices, answer) in enumerate([(["lamp", "sofa"], "(B)"), (["bed", "desk"], "(B)"), (["cup", "tv"], "(A)")])
+]
+BLINK_ROWS = [{"idx": f"val_{i}", "sub_task": "Multi-view_Reasoning", "choices": ["left", "right"], "answer": answer} for i, answer in enumerate(["(A)", "(B)", "(B)"])]
+MMSI_ROWS = [
+    {"id": i, "question_type": "Positional Relationship (Cam.-Obj.)", "answer": answer, "options": ["A: front-left", "B: front-right", "C: back-left", "D: back-right"]}
+    for i, answer in enumerate("CCAD")
+]
+
+
+@pytest.mark.parametrize(
+    ("rows", "task_type", "options", "expected"),
+    [
+        (CV_ROWS, "Depth", ["chair", "box"], "B"),  # texts never chosen before: the most frequent letter
+        (CV_ROWS, "Depth", ["desk", "lamp"], "A"),  # else the text chosen most often
+        (BLINK_ROWS, "Multi-view_Reasoning", ["left", "right"], "B"),  # "right" was chosen twice
+        (BLINK_ROWS, "Multi-view_Reasoning", ["right", "left"], "A"),
+        (MMSI_ROWS, "Positional Relationship (Cam.-Obj.)", MMSI_ROWS[0]["options"], "C"),
+    ],
+    ids=["cvbench-letter", "cvbench-text", "blink", "blink-swapped", "mmsi"],
+)
+def test_chance_frequency_reads_every_benchmarks_columns(rows, task_type, options, expected):
+    assert run(ChanceFrequencyPolicy(rows), sample(task_type, options)).answer == expected
+
+
+def test_on_the_evaluated_split_a_question_is_answered_from_every_row_but_its_own():
+    rows = [
+        {"id": 0, "question_type": "P", "answer": "A", "options": ["A: sofa", "B: lamp"]},  # "sofa" occurs nowhere else
+        {"id": 1, "question_type": "P", "answer": "B", "options": ["A: bed", "B: desk"]},
+        {"id": 2, "question_type": "P", "answer": "B", "options": ["A: tv", "B: desk"]},
+    ]
+    own = ChanceFrequencyPolicy(rows)  # a training split: all rows count
+    evaluated = ChanceFrequencyPolicy(rows, leave_one_out=True)
+    question = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q?", frames=[], task_type="P", options=rows[0]["options"])
+    assert run(own, question).answer == "A"  # its own truth is the only "sofa" answer
+    assert run(evaluated, question).answer == "B"  # left out: the other rows chose B twice
+    numbers = [{"question_type": "object_counting", "ground_truth": g, "options": None} for g in ("5", "2", "5")]
+    counting = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q?", frames=[], task_type="object_counting")
+    assert run(ChanceFrequencyPolicy(numbers), counting).answer == "5"
+    assert run(ChanceFrequencyPolicy(numbers, leave_one_out=True), counting).answer == "2"  # 2 and 5 tie: the smaller
+    with pytest.raises(SampleError, match=r"doc 7 is not a 'P' row"):
+        run(evaluated, Sample(task="t", doc_id=7, sample_id="t/test/7", question="q?", frames=[], task_type="P", options=["A: x", "B: y"]))
+
+
+def test_only_the_answer_columns_are_read():
+    assert answer_columns(["idx", "type", "task", "image", "question", "choices", "answer", "source"]) == ["answer", "task", "choices"]
+    assert answer_columns(["id", "images", "question_type", "question", "answer", "options"]) == ["answer", "question_type", "options"]
+    assert answer_columns(["id", "question_type", "ground_truth", "scene_name"]) == ["ground_truth", "question_type"]
 
 
 def test_chance_frequency_on_spatial_synth_scores_what_its_constant_answer_scores(synth_root):

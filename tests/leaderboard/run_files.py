@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skill3d_eval.records import Observation, RunInfo, ToolCall, Trajectory, Turn
+from skill3d_eval.records import AnswerSource, ExpertsInfo, Observation, RunInfo, ToolCall, Trajectory, Turn
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.scoring.vsibench import task_scores
 
@@ -41,6 +41,9 @@ class RunSpec:
     reported: dict[str, float] | None = None  # override lmms-eval's aggregates
     trajectories: bool = True
     tool_calls_per_question: int = 1
+    settings: dict = field(default_factory=dict)  # more recorded settings (model, temperature, expert_parameters, ...)
+    experts: dict[str, str] = field(default_factory=dict)  # served expert models' 'version|config digest'
+    answer_sources: dict[str, AnswerSource] = field(default_factory=dict)
 
 
 def write_run(directory: Path, spec: RunSpec) -> Path:
@@ -67,8 +70,9 @@ def write_run(directory: Path, spec: RunSpec) -> Path:
             handle.write(json.dumps(line) + "\n")
     if spec.trajectories:
         log = TrajectoryLog(directory / "trajectories" / f"{spec.policy}-abc")
-        settings = {"policy": spec.policy, **({"num_frames": spec.frames} if spec.frames is not None else {})}
-        log.write_run_info(RunInfo(run_id="x", settings=settings, library_sha256=spec.library))
+        settings = {"policy": spec.policy, **({"num_frames": spec.frames} if spec.frames is not None else {}), **spec.settings}
+        experts = ExpertsInfo(triton_url="h:1", models=spec.experts) if spec.experts else None
+        log.write_run_info(RunInfo(run_id="x", settings=settings, library_sha256=spec.library, experts=experts, answer_sources=spec.answer_sources))
         for doc_id, q in enumerate(spec.questions):
             library = spec.trajectory_libraries[doc_id] if doc_id < len(spec.trajectory_libraries) else spec.library
             log.append(trajectory(spec.task, doc_id, q, spec.policy, library, spec.tool_calls_per_question))

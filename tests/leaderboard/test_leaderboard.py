@@ -10,6 +10,7 @@ import pytest
 
 from skill3d_eval.cli import main
 from skill3d_eval.leaderboard import LeaderboardError, RunLoadError, build_leaderboard, load_run, markdown, terminal_text, write_all
+from skill3d_eval.records import AnswerSource
 from tests.leaderboard.run_files import Q, RunSpec, counting, write_run
 
 
@@ -97,26 +98,83 @@ def test_identical_runs_have_p_value_one(tmp_path):
     assert table.significance.loc["candidate", "p_value"] == 1.0
 
 
-def test_mismatched_question_sets_and_settings_are_reported_not_mixed(tmp_path):
+def test_mismatched_question_sets_and_splits_are_reported_not_mixed(tmp_path):
     reference = write_run(tmp_path / "reference", RunSpec(counting([1, 0, 1, 1]), frames=32))
     fewer = write_run(tmp_path / "fewer", RunSpec(counting([1, 1, 1]), frames=32))
     other_targets = write_run(tmp_path / "other_targets", RunSpec([Q(0, "object_counting", "3", "3", 1.0), *counting([0, 1, 1], start=1)], frames=32))
     other_split = write_run(tmp_path / "other_split", RunSpec(counting([1, 0, 1, 1]), split="val", frames=32))
-    other_frames = write_run(tmp_path / "other_frames", RunSpec(counting([1, 0, 1, 1]), frames=16))
-    comparable = write_run(tmp_path / "comparable", RunSpec(counting([0, 0, 1, 1]), frames=32, library="f" * 64))
-    board = build_leaderboard([reference, fewer, other_targets, other_split, other_frames, comparable], iterations=200)
+    comparable = write_run(tmp_path / "comparable", RunSpec(counting([0, 0, 1, 1]), frames=32))
+    board = build_leaderboard([reference, fewer, other_targets, other_split, comparable], iterations=200)
     (table,) = board.tables
     assert list(table.scores.index) == ["reference", "comparable"]
     found = {(m.run, m.field) for m in board.mismatches}
-    assert found == {("fewer", "questions"), ("other_targets", "questions"), ("other_split", "split"), ("other_frames", "frames")}
+    assert found == {("fewer", "questions"), ("other_targets", "questions"), ("other_split", "split")}
+    assert all(m.excludes for m in board.mismatches) and board.flags == []
     fewer_detail = next(m.detail for m in board.mismatches if m.run == "fewer")
     assert "3 questions vs 4" in fewer_detail and "1 only in reference" in fewer_detail
     assert "'val' vs 'test'" in next(m.detail for m in board.mismatches if m.run == "other_split")
-    assert "16 vs 32" in next(m.detail for m in board.mismatches if m.run == "other_frames")
-    # a different skill library is a legitimate comparison: shown, not excluded
-    assert table.runs.loc["comparable", "library"] == "f" * 12
+    assert "other_split is not comparable with reference: split: 'val' vs 'test'" in markdown(board)
+
+
+LLM = {"model": "gpt-4o", "llm_backend": "openai", "temperature": 0.0, "max_turns": 6, "max_tokens": 1024}
+SERVED = {"depth": "1|aaaa", "detection": "1|bbbb"}
+
+
+def test_differences_in_how_a_run_was_made_are_flagged_on_its_ranked_row(tmp_path):
+    """The conditions a leaderboard exists to compare are ranked beside the reference, each named."""
+    scores = [1, 0, 1, 1]
+    spec = {"frames": 32, "policy": "skill3d", "library": "e" * 64, "settings": LLM, "experts": SERVED}
+    runs = {
+        "reference": RunSpec(counting(scores), **spec),
+        "same": RunSpec(counting(scores), **spec),
+        "other_model": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "model": "qwen2.5-vl-7b", "temperature": 0.7}}),
+        "other_turns": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "max_turns": 3}}),
+        "other_depth": RunSpec(counting(scores), **{**spec, "experts": {**SERVED, "depth": "1|noisy"}}),
+        "other_noise": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "expert_parameters": {"depth_scale_noise": "0.1"}}}),
+        "other_frames": RunSpec(counting(scores), **{**spec, "frames": 16}),
+        "other_library": RunSpec(counting(scores), **{**spec, "library": "f" * 64}),
+        "tool_agent": RunSpec(counting(scores), **{**spec, "policy": "tool_agent", "library": None}),
+    }
+    board = build_leaderboard([write_run(tmp_path / name, spec) for name, spec in runs.items()], iterations=200)
+    (table,) = board.tables
+    assert list(table.scores.index) == list(runs) and board.mismatches == []
+    flagged = {(m.run, m.field): m.detail for m in board.flags}
+    assert set(flagged) == {
+        ("other_model", "llm"), ("other_turns", "llm"), ("other_depth", "experts"), ("other_noise", "experts"),
+        ("other_frames", "frames"), ("other_library", "library"), ("tool_agent", "policy"), ("tool_agent", "library"),
+    }
+    assert flagged[("other_model", "llm")] == "model 'qwen2.5-vl-7b' vs 'gpt-4o'; temperature 0.7 vs 0.0"
+    assert flagged[("other_turns", "llm")] == "max_turns 3 vs 6"
+    assert flagged[("other_depth", "experts")] == "depth '1|noisy' vs '1|aaaa'"
+    assert flagged[("other_noise", "experts")] == "expert_parameters {'depth_scale_noise': '0.1'} vs None"
+    assert flagged[("other_frames", "frames")] == "16 vs 32"
+    assert flagged[("other_library", "library")] == f"{'f' * 12} vs {'e' * 12}"
+    assert table.runs.loc["tool_agent", "differs"] == "policy, library" and table.runs.loc["same", "differs"] == ""
     text = markdown(board)
-    assert "other_frames is not comparable with reference: frames: 16 vs 32" in text
+    assert "### Differences from the reference" in text
+    assert "spatial_synth: other_turns differs from reference: llm: max_turns 3 vs 6" in text
+    for rendered in (text, terminal_text(board), write_all(board, tmp_path / "files")["html"].read_text()):
+        assert "other_model" in rendered and "llm" in rendered
+
+
+def test_llm_settings_are_not_compared_for_policies_without_an_llm_and_unrecorded_runs_are_flagged(tmp_path):
+    program = write_run(tmp_path / "program", RunSpec(counting([1, 0]), settings=LLM))
+    chance = write_run(tmp_path / "chance", RunSpec(counting([1, 1]), policy="chance_frequency", settings={**LLM, "model": "unused"}))
+    plain = write_run(tmp_path / "plain", RunSpec(counting([1, 1]), trajectories=False))
+    board = build_leaderboard([program, chance, plain], iterations=200)
+    flagged = {(m.run, m.field): m.detail for m in board.flags}
+    assert set(flagged) == {("chance", "policy"), ("plain", "settings")}
+    assert flagged[("plain", "settings")] == "no run_info.json for plain: LLM, experts and settings cannot be compared"
+
+
+def test_a_chance_baseline_row_says_which_split_its_answers_came_from(tmp_path):
+    reference = write_run(tmp_path / "agent", RunSpec(counting([1, 0, 1, 1])))
+    test_split = RunSpec(counting([1, 1, 0, 0]), policy="chance_frequency", answer_sources={"spatial_synth": AnswerSource(split="test", evaluated=True)})
+    train_split = RunSpec(counting([1, 1, 1, 0]), policy="chance_random", answer_sources={"spatial_synth": AnswerSource(split="train", evaluated=False)})
+    board = build_leaderboard([reference, write_run(tmp_path / "freq", test_split), write_run(tmp_path / "random", train_split)], iterations=200)
+    policies = board.tables[0].runs["policy"].to_dict()
+    assert policies == {"agent": "program", "freq": "chance_frequency (test-split distribution)", "random": "chance_random (train-split distribution)"}
+    assert "chance_frequency (test-split distribution)" in markdown(board)
 
 
 def test_a_run_mixing_skill_libraries_is_not_ranked(tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image
 
 from skill3d_eval.records import SampleError
 from skill3d_eval.lmms.sample import sample_from_request
-from skill3d_eval.media import (
+from skill3d_eval.media.video import (
     VideoDecodeError,
     is_video_path,
     sample_frames,

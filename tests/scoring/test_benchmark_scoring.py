@@ -111,16 +111,17 @@ def test_blink_letter_agrees_with_lmms_eval():
         assert stated_letter(reply, n) == blink._extract_answer_letter(reply, "ABCDEFGHIJ"[:n])
 
 
-def test_mmsi_extraction_agrees_with_the_official_code():
+def test_mmsi_widened_extraction_agrees_with_lmms_eval():
+    """The official rule is checked against the MMSI-Bench repository's function in `test_mmsi_extraction.py`."""
     mmsi = pytest.importorskip("lmms_eval.tasks.mmsi_bench.utils")
     rng = np.random.default_rng(4)
     forms = ("`{letter}`", "``{letter}``", "{{{letter}}}", "{letter}", "The answer is {letter} because", "so {letter}", "none", "({letter})", "option {letter}.")
     for _ in range(300):
-        letter, truth = "ABCD"[rng.integers(4)], "ABCD"[rng.integers(4)]
+        letter, truth = "ABCDEFabcdef"[rng.integers(12)], "ABCD"[rng.integers(4)]
         reply = forms[rng.integers(len(forms))].format(letter=letter)
         theirs = mmsi.extract_single_choice_with_word_boundary(reply, truth)
-        assert mmsi_score(reply, truth) == (theirs or 0.0), reply
-    assert extract_mmsi_letter("answer: `c`") == "C" and extract_mmsi_letter(None) is None
+        assert mmsi_score(reply, truth, "widened") == (theirs or 0.0), reply
+    assert extract_mmsi_letter("answer: `c`", "widened") == "C" and extract_mmsi_letter(None, "widened") is None
 
 
 def test_cv_bench_official_formula_where_both_halves_are_present():

@@ -23,24 +23,25 @@ from train.rewards import answer_reward
 
 ROUTE_OPTIONS = ["A. Turn Left, Turn Back", "B. Turn Right, Turn Left"]
 QUADRANTS = ["A. front-left", "B. front-right", "C. back-left", "D. back-right"]
+# Complete rows (a malformed one scores 0 in every task, whatever the reply: tests/tasks/test_row_checks.py).
 VSI_ROWS = [
-    {"id": 0, "question_type": "object_counting", "ground_truth": "3", "options": None},
-    {"id": 1, "question_type": "object_abs_distance", "ground_truth": "2.41", "options": None},
-    {"id": 2, "question_type": "room_size_estimation", "ground_truth": "20", "options": None},
-    {"id": 3, "question_type": "route_planning", "ground_truth": "B", "options": ROUTE_OPTIONS},
-    {"id": 4, "question_type": "object_rel_direction_hard", "ground_truth": "C", "options": QUADRANTS},
+    {"id": 0, "question_type": "object_counting", "question": "How many?", "ground_truth": "3", "options": None},
+    {"id": 1, "question_type": "object_abs_distance", "question": "How far?", "ground_truth": "2.41", "options": None},
+    {"id": 2, "question_type": "room_size_estimation", "question": "How large?", "ground_truth": "20", "options": None},
+    {"id": 3, "question_type": "route_planning", "question": "Which turns?", "ground_truth": "B", "options": ROUTE_OPTIONS},
+    {"id": 4, "question_type": "object_rel_direction_hard", "question": "Which quadrant?", "ground_truth": "C", "options": QUADRANTS},
 ]
 CV_ROWS = [
-    {"idx": 0, "type": "3D", "task": "Depth", "choices": ["lamp", "sofa"], "answer": "(A)", "source": "Omni3D"},
-    {"idx": 1, "type": "3D", "task": "Distance", "choices": ["bed", "desk"], "answer": "(B)", "source": "Omni3D"},
+    {"idx": 0, "type": "3D", "task": "Depth", "prompt": "Closer?", "choices": ["lamp", "sofa"], "answer": "(A)", "source": "Omni3D"},
+    {"idx": 1, "type": "3D", "task": "Distance", "prompt": "Nearer?", "choices": ["bed", "desk"], "answer": "(B)", "source": "Omni3D"},
 ]
 BLINK_ROWS = [
-    {"idx": "val_Multi-view_Reasoning_1", "sub_task": "Multi-view_Reasoning", "choices": ["left", "right"], "answer": "(A)"},
-    {"idx": "val_Multi-view_Reasoning_2", "sub_task": "Multi-view_Reasoning", "choices": ["left", "right"], "answer": "(B)"},
+    {"idx": "val_Multi-view_Reasoning_1", "sub_task": "Multi-view_Reasoning", "prompt": "Left?", "choices": ["left", "right"], "answer": "(A)"},
+    {"idx": "val_Multi-view_Reasoning_2", "sub_task": "Multi-view_Reasoning", "prompt": "Right?", "choices": ["left", "right"], "answer": "(B)"},
 ]
 MMSI_ROWS = [
-    {"id": 7, "question_type": "Positional Relationship (Cam.–Obj.)", "answer": "B", "options": QUADRANTS},
-    {"id": 8, "question_type": "MSR", "answer": "D", "options": QUADRANTS},
+    {"id": 7, "question_type": "Positional Relationship (Cam.–Obj.)", "question": "Where?", "answer": "B", "options": QUADRANTS, "images": [b"png"]},
+    {"id": 8, "question_type": "MSR", "question": "Which?", "answer": "D", "options": QUADRANTS, "images": [b"png"]},
 ]
 REPLIES = [
     "A", "(A)", "a.", "B", "B. lamp", "The answer is (B).", "`C`", "``D``", "{A}", "C because",

@@ -31,7 +31,7 @@ def _jsonl(path: Path) -> list[dict]:
 
 def _correct(trajectories, synth_root, task_utils):
     """Trajectories the spatial_synth task scorer gives full marks."""
-    docs = pd.read_parquet(synth_root / "data" / "train.parquet", columns=["id", "question_type", "ground_truth", "options"]).to_dict("records")
+    docs = pd.read_parquet(synth_root / "data" / "train.parquet", columns=["id", "question_type", "question", "ground_truth", "options"]).to_dict("records")
     return [t for t in trajectories if task_score(task_utils, docs[t.doc_id], t.answer) >= 1.0]
 
 

@@ -37,7 +37,7 @@ def test_vsi_tasks_include_the_shared_metric_list_and_emit_only_their_overall(ta
     spec = importlib.util.spec_from_file_location(f"{task}_template_test_utils", TASKS_DIR / task / "utils.py")
     utils = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(utils)
-    emitted = utils.process_results({"id": 0, "question_type": "object_counting", "ground_truth": "3", "options": None}, ["3"])
+    emitted = utils.process_results({"id": 0, "question_type": "object_counting", "question": "How many chairs?", "ground_truth": "3", "options": None}, ["3"])
     assert set(emitted) == set(result_metrics(VSI_TASKS[task])) and set(emitted) <= set(listed)
     assert not set(emitted) & (set(VSI_TASKS.values()) - {VSI_TASKS[task]}), "a task emits only its own overall"
     items = [emitted[VSI_TASKS[task]]]

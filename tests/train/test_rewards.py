@@ -32,7 +32,7 @@ REPLIES = ["3", "3.", "three", "There are 3 chairs.", "about 2.4 meters", "2.41"
 
 def test_answer_reward_agrees_with_the_spatial_synth_task_scorer(synth_root, task_utils):
     """One doc per question type, many replies: the reward equals what lmms-eval's process_results scores for the agent's answer."""
-    docs = pd.read_parquet(synth_root / "data" / "train.parquet", columns=["id", "question_type", "ground_truth", "options"]).to_dict("records")
+    docs = pd.read_parquet(synth_root / "data" / "train.parquet", columns=["id", "question_type", "question", "ground_truth", "options"]).to_dict("records")
     by_type = {doc["question_type"]: {**doc, "options": [str(o) for o in doc["options"]]} for doc in reversed(docs)}
     assert {"object_counting", "object_abs_distance"} <= set(by_type)
     for doc in by_type.values():
