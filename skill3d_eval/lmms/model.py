@@ -43,9 +43,7 @@ class Skill3D(lmms):
         identities = [identify(req.args, doc, self.task_dict[req.args[4]][req.args[5]]._fingerprint, bounds) for req, doc in zip(requests, docs)]
 
         def load(index: int) -> Sample:
-            sample = sample_from_request(requests[index].args, docs[index], num_frames=settings.num_frames, bounds=bounds)
-            sample.check_bounds(settings.max_frames, settings.max_frame_pixels)
-            return sample
+            return sample_from_request(requests[index].args, docs[index], num_frames=settings.num_frames, bounds=bounds)
 
         task_splits = {req.args[4]: TaskSplits(self.task_dict[req.args[4]], evaluated=req.args[5]) for req in requests}
         try:

@@ -95,7 +95,7 @@ def sample_from_request(
         for index, visual in enumerate(visuals or []):
             frames.extend(_frames_of(visual, sample_id, index, num_frames))
     options = doc.get("options") or doc.get("choices") or []
-    return Sample(
+    sample = Sample(
         task=task,
         doc_id=int(doc_id),
         sample_id=sample_id,
@@ -105,6 +105,9 @@ def sample_from_request(
         options=[str(option) for option in options],
         scene=_scene(doc),
     )
+    # Each visual was checked from its header; the whole sample (several videos, arrays) is checked here.
+    sample.check_bounds(bounds.max_frames, bounds.max_frame_pixels)
+    return sample
 
 
 def _frames_of(visual: Any, sample_id: str, index: int, num_frames: int) -> list[np.ndarray]:

@@ -45,33 +45,28 @@ class _ReadWatch(io.BytesIO):
 
 def decode_image(data: bytes, *, where: str) -> Image.Image:
     """An RGB image from encoded bytes; MediaError for anything but a complete, allowed image."""
-    bounds = limits.current()
+    source = _ReadWatch(data)
     with warnings.catch_warnings():
         # Our own limit, checked from the header below, is the one that applies.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         try:
-            with Image.open(io.BytesIO(data)) as probe:
-                width, height = probe.size
-                image_format = probe.format
+            image = Image.open(source)  # reads the header only
         except Image.DecompressionBombError as exc:
             raise MediaLimitError(f"{where}: {exc}") from None
         except (OSError, SyntaxError, ValueError) as exc:
             raise MediaError(f"{where}: image cannot be decoded: {exc}") from None
-        bounds.check_size(width, height, where)
+    with image:
+        limits.current().check_size(*image.size, where)
         try:
-            if image_format == "PNG":
+            if image.format == "PNG":
                 with Image.open(io.BytesIO(data)) as checked:
                     checked.verify()
-            source = _ReadWatch(data)
-            with Image.open(source) as image:
-                image.load()
-                decoded = image.convert("RGB")
-        except Image.DecompressionBombError as exc:
-            raise MediaLimitError(f"{where}: {exc}") from None
+            image.load()
+            decoded = image.convert("RGB")
         except (OSError, SyntaxError, ValueError) as exc:
             raise MediaError(f"{where}: image is corrupt or truncated: {exc}") from None
-    if source.starved:
-        raise MediaError(f"{where}: image is truncated ({len(data)} bytes of {image_format} data end before the image does)")
+        if source.starved:
+            raise MediaError(f"{where}: image is truncated ({len(data)} bytes of {image.format} data end before the image does)")
     return decoded
 
 

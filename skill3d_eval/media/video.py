@@ -50,14 +50,14 @@ def sample_frames(path: str | os.PathLike, num_frames: int = 32) -> tuple[np.nda
         stat = file.stat()
     except OSError as exc:
         raise VideoDecodeError(f"video {file}: {exc.strerror or exc}") from exc
-    if file.suffix.lower() in ISO_MEDIA_SUFFIXES:
-        _check_boxes_complete(file, stat.st_size)
     bounds = limits.current()
     return _decode(str(file.resolve()), stat.st_size, stat.st_mtime_ns, num_frames, bounds)
 
 
 @functools.lru_cache(maxsize=CACHED_VIDEOS)
-def _decode(path: str, _size: int, _mtime_ns: int, num_frames: int, bounds: limits.MediaLimits) -> tuple[np.ndarray, ...]:
+def _decode(path: str, size: int, _mtime_ns: int, num_frames: int, bounds: limits.MediaLimits) -> tuple[np.ndarray, ...]:
+    if path.lower().endswith(ISO_MEDIA_SUFFIXES):
+        _check_boxes_complete(Path(path), size)
     try:
         total = _checked_frame_count(path, bounds)
         if total == 0:
