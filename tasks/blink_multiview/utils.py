@@ -1,9 +1,9 @@
 """blink_multiview task functions: BLINK `Multi-view_Reasoning` (val; test answers are hidden).
 
 Prompt and letter parsing are lmms-eval's `blink` (`skill3d_eval.scoring.score`, which reads
-the letter with `stated_letter`);
-the score is plain accuracy, a reply without a letter counting as wrong. Images stay undecoded
-in the dataset (`process_docs`) and are decoded strictly by `media.images`, paths only inside
+the letter with `stated_letter`); the score is plain accuracy, a reply without a letter
+counting as wrong. Images stay undecoded in the dataset (the YAML's `process_docs`:
+`data.columns.undecoded_images`) and are decoded strictly by `media.images`, paths only inside
 the task's `image_root`; a malformed row fails in `doc_to_visual` as that question's recorded
 error, while `doc_to_text` never raises.
 """
@@ -13,16 +13,11 @@ from __future__ import annotations
 import math
 import re
 
-from skill3d_eval.data.columns import undecoded_images
 from skill3d_eval.data.rows import BlinkRow, check, score_or_zero
 from skill3d_eval.media import limits
 from skill3d_eval.media.images import load_image
 
 _IMAGE_KEY = re.compile(r"^image_\d+$")
-
-
-def process_docs(dataset):
-    return undecoded_images(dataset)
 
 
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):

@@ -3,26 +3,22 @@
 Prompt and answer parsing are lmms-eval's `cv_bench` (the reply's leading letter, through
 `skill3d_eval.scoring.score`); the overall is the official formula
 (`skill3d_eval.scoring.cvbench`), which for 3D rows alone is plain accuracy; per-task
-accuracies break it down. Images stay undecoded in the dataset (`process_docs`) and are decoded
-strictly by `media.images`, paths only inside the task's `image_root`; a malformed row fails in
-`doc_to_visual` as that question's recorded error, while `doc_to_text` never raises.
+accuracies break it down. Images stay undecoded in the dataset (the YAML's `process_docs`:
+`data.columns.undecoded_images`) and are decoded strictly by `media.images`, paths only inside
+the task's `image_root`; a malformed row fails in `doc_to_visual` as that question's recorded
+error, while `doc_to_text` never raises.
 """
 
 from __future__ import annotations
 
 import math
 
-from skill3d_eval.data.columns import undecoded_images
 from skill3d_eval.data.rows import CvBenchRow, check, score_or_zero
 from skill3d_eval.media.images import load_image
 from skill3d_eval.scoring.cvbench import accuracy_by, official_overall
 
 TASK_METRICS = {"Depth": "depth_order_accuracy", "Distance": "relative_distance_accuracy"}
 OVERALL = "cvbench_3d_overall"
-
-
-def process_docs(dataset):
-    return undecoded_images(dataset)
 
 
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):

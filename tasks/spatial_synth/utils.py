@@ -4,23 +4,19 @@ Rows are in VSI-Bench's schema with the frames embedded, so scoring is VSI-Bench
 (`skill3d_eval.scoring.score`, the scorer of `vsi_bench`, skill evolution and training rewards;
 the metric list is `tasks/_templates/vsi_bench_schema.yaml`). A failed or empty answer scores 0
 and stays in the denominator; a question type absent from the run (e.g. under --limit) reports
-NaN instead of a made-up 0. Frames stay undecoded in the dataset (`process_docs`) and are
-decoded strictly, within the run's size limits, by `media.images`; a malformed row fails in
-`doc_to_visual`, as that question's recorded error, while `doc_to_text` never raises.
+NaN instead of a made-up 0. Frames stay undecoded in the dataset (the YAML's `process_docs`:
+`data.columns.undecoded_images`) and are decoded strictly, within the run's size limits, by
+`media.images`; a malformed row fails in `doc_to_visual`, as that question's recorded error,
+while `doc_to_text` never raises.
 """
 
 from __future__ import annotations
 
-from skill3d_eval.data.columns import undecoded_images
 from skill3d_eval.data.rows import VsiRow, check, score_or_zero
 from skill3d_eval.media.images import load_images
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
 
 OVERALL = "spatial_synth_overall"
-
-
-def process_docs(dataset):
-    return undecoded_images(dataset)
 
 
 def doc_to_visual(doc):
