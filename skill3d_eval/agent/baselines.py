@@ -19,7 +19,6 @@ are read by their columns (`scoring.schema_of`): truth, category, options.
 from __future__ import annotations
 
 import hashlib
-import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -34,20 +33,12 @@ from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.records import Sample, SampleError, Trajectory
 from skill3d_eval.scoring import UnknownBenchmarkRow, answer_letter, schema_of
+from skill3d_eval.scoring.option_letter import lettered_option
 from skill3d_eval.tools import ToolContext, ToolSet
-
-_OPTION_PREFIX = re.compile(r"^\(?([A-Z])\)?[.:)]\s*")
 
 
 class AnswerDataError(ValueError):
     """A document the chance baselines cannot learn from; names the row and field."""
-
-
-def _split_option(option: str, index: int) -> tuple[str, str]:
-    text = str(option).strip()
-    match = _OPTION_PREFIX.match(text)
-    letter = match.group(1) if match else chr(ord("A") + index)
-    return letter, " ".join(_OPTION_PREFIX.sub("", text).lower().split()).rstrip(".")
 
 
 @dataclass(frozen=True)
@@ -114,7 +105,7 @@ def row_answers(docs: Iterable[Mapping[str, Any]]) -> list[RowAnswer]:
         question_type = str(doc[schema.category])
         truth = str(doc[schema.truth]).strip()
         listed = doc.get(schema.options)
-        options = [_split_option(option, i) for i, option in enumerate(list(listed if listed is not None else []))]
+        options = [lettered_option(option, i) for i, option in enumerate(list(listed if listed is not None else []))]
         if schema.family == "vsi_bench" and not options:
             try:
                 rows.append(RowAnswer(question_type, number=float(truth)))
@@ -126,7 +117,7 @@ def row_answers(docs: Iterable[Mapping[str, Any]]) -> list[RowAnswer]:
             rows.append(RowAnswer(question_type, letter=letter))
             continue
         chosen = next((option for option in options if option[0] == letter), None)
-        chosen = chosen or next((option for option in options if option[1] == _split_option(truth, 0)[1]), None)
+        chosen = chosen or next((option for option in options if option[1] == lettered_option(truth, 0)[1]), None)
         if chosen is None:
             raise AnswerDataError(f"doc {row}: {schema.truth} {truth!r} is none of its options")
         rows.append(RowAnswer(question_type, letter=chosen[0], text=chosen[1]))
@@ -187,7 +178,7 @@ class ChanceRandomPolicy:
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
         rng = self._rng(sample)
         if sample.options:
-            letters = [_split_option(option, i)[0] for i, option in enumerate(sample.options)]
+            letters = [lettered_option(option, i)[0] for i, option in enumerate(sample.options)]
             return _answer(trajectory, letters[int(rng.integers(len(letters)))])
         answers = self.table.answers_for(sample)
         low, high = min(answers.numbers), max(answers.numbers)
@@ -208,7 +199,7 @@ class ChanceFrequencyPolicy:
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
         answers = self.table.answers_for(sample)
         if sample.options:
-            options = [_split_option(option, i) for i, option in enumerate(sample.options)]
+            options = [lettered_option(option, i) for i, option in enumerate(sample.options)]
             # max() keeps the first of equals, so ties go to the earlier option.
             letter, _ = max(options, key=lambda option: (answers.texts[option[1]], answers.letters[option[0]]))
             return _answer(trajectory, letter)

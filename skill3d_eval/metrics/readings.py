@@ -19,8 +19,8 @@ import numpy as np
 
 from skill3d_eval.records import Trajectory
 from skill3d_eval.scoring.numeric import extract_number, mean_relative_accuracy
+from skill3d_eval.scoring.option_letter import lettered_option, option_text
 
-_LETTERED = re.compile(r"^\(?([A-Z])\)?[.:)]\s*(.+?)\s*$")
 _OPTION_LINE = re.compile(r"^\s*\(?([A-Z])\)?[.:)]\s*(.+?)\s*$", re.MULTILINE)
 _LETTER = re.compile(r"^\(?([A-Z])\)?\.?$")
 _CENTRES = re.compile(r"between the cent(?:er|re)s of", re.IGNORECASE)
@@ -29,17 +29,12 @@ Point = tuple[float, float, float]
 Box = tuple[float, float, float, float]
 
 
-def plain(text: str) -> str:
-    """Option text and tool labels compared without case, spacing or a trailing full stop."""
-    return " ".join(text.lower().split()).rstrip(".")
-
-
 def object_name(text: Any) -> str | None:
     """A category as the question and a tool call may spell it: case, spacing, a leading 'the'
     and a plural 's' or '(s)' do not matter."""
     if not isinstance(text, str):
         return None
-    name = plain(text).removeprefix("the ").removesuffix("(s)")
+    name = option_text(text).removeprefix("the ").removesuffix("(s)")
     if name.endswith("s") and not name.endswith("ss"):
         name = name[:-1]
     return name or None
@@ -105,13 +100,9 @@ class Question:
         """Options come from the sample (lettered "A. x", "A: x", "(A) x", or lettered by position
         when bare, as CV-Bench's and BLINK's choices are); a sample without any from the prompt's
         option lines."""
-        options: dict[str, str] = {}
-        for index, option in enumerate(trajectory.options):
-            match = _LETTERED.match(option.strip())
-            letter, text = (match.group(1), match.group(2)) if match else (chr(ord("A") + index), option)
-            options[letter] = plain(text)
+        options = dict(lettered_option(option, index) for index, option in enumerate(trajectory.options))
         if not options:
-            options = {letter: plain(text) for letter, text in _OPTION_LINE.findall(trajectory.question)}
+            options = {letter: option_text(text) for letter, text in _OPTION_LINE.findall(trajectory.question)}
         return cls(trajectory.question, options, trajectory.answer.strip())
 
     @property
@@ -124,7 +115,7 @@ class Question:
         match = _LETTER.match(self.answer.upper())
         if match and match.group(1) in self.options:
             return match.group(1)
-        return next((letter for letter, text in self.options.items() if text == plain(self.answer)), None)
+        return next((letter for letter, text in self.options.items() if text == option_text(self.answer)), None)
 
     @property
     def chosen(self) -> str | None:

@@ -26,9 +26,9 @@ from skill3d_eval.metrics.readings import (
     numbers,
     object_name,
     pair_distances,
-    plain,
     unique_least,
 )
+from skill3d_eval.scoring.option_letter import option_text
 
 _NAME = r"[^?\n]+?"
 COUNTING = re.compile(rf"How many (?P<category>{_NAME})\(s\)", re.IGNORECASE)
@@ -126,7 +126,7 @@ def _direction(question: Question, results: Sequence[ToolResult], label: str) ->
         if r.tool == "relative_direction"
         and all(r.named(role) == name for role, name in roles.items())
         and isinstance(r.content.get(label), str)
-        and plain(r.content[label]) == question.chosen
+        and option_text(r.content[label]) == question.chosen
     )
 
 
@@ -160,7 +160,7 @@ def route_planning(question: Question, results: Sequence[ToolResult]) -> tuple[s
         if r.tool == "plan_route"
         and all(r.named(role) == name for role, name in roles.items())
         and isinstance(r.content.get("turns"), str)
-        and plain(r.content["turns"]) == question.chosen
+        and option_text(r.content["turns"]) == question.chosen
     )
 
 

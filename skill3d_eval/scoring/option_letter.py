@@ -1,6 +1,6 @@
-"""Option letters of CV-Bench and BLINK answers (ground truth like "(A)").
+"""Option letters of CV-Bench and BLINK answers (ground truth like "(A)"), and of option lists.
 
-Both follow lmms-eval 0.7.3 (`tasks/cv_bench/utils.py`, `tasks/blink/utils.py`) so published
+The reply extractors follow lmms-eval 0.7.3 (`tasks/cv_bench/utils.py`, `tasks/blink/utils.py`) so published
 numbers stay comparable; `tests/scoring` checks the agreement against lmms-eval itself.
 """
 
@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import string
+
+_OPTION_PREFIX = re.compile(r"^\(?([A-Z])\)?[.:)]\s*")
 
 
 def leading_letter(reply: str | None) -> str:
@@ -44,3 +46,17 @@ def stated_letter(reply: str | None, n_choices: int) -> str:
 def answer_letter(ground_truth: str) -> str:
     """'(A)' -> 'A'."""
     return str(ground_truth).strip().strip("()")
+
+
+def option_text(text: str) -> str:
+    """Option text as compared across sources: without case, spacing or a trailing full stop."""
+    return " ".join(str(text).lower().split()).rstrip(".")
+
+
+def lettered_option(option: str, index: int) -> tuple[str, str]:
+    """("B. Sofa", 1) -> ("B", "sofa"): VSI-Bench's "A. x", MMSI's "A: x" and "(A) x" name their
+    letter; a bare option, as CV-Bench's and BLINK's choices are, is lettered by its position."""
+    text = str(option).strip()
+    match = _OPTION_PREFIX.match(text)
+    letter = match.group(1) if match else chr(ord("A") + index)
+    return letter, option_text(_OPTION_PREFIX.sub("", text))
