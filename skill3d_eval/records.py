@@ -22,6 +22,8 @@ from pydantic import BaseModel, Field
 AnswerKind = Literal["number", "choice"]
 # Why a tool call produced no observation content; decided where it happened, never parsed from text.
 ObservationFailure = Literal["unknown_tool", "invalid_arguments", "repeated_call", "tool_error", "expert_error"]
+# What a tool's image shows: a box/mask overlay of the frame, a depth colour map, a super-resolved crop, a novel view.
+ObservationImageKind = Literal["overlay", "depth_colormap", "super_resolution", "novel_view"]
 
 
 class SampleError(ValueError):
@@ -88,6 +90,23 @@ class ToolCall(BaseModel):
     arguments: dict[str, Any] | str
 
 
+class ObservationImage(BaseModel):
+    """A reference to visual evidence a tool returned beside its JSON (`observation_images`).
+
+    The encoded bytes travel to the model only; the trajectory keeps this reference, so runs
+    with images stay as small (and as resumable) as text-only ones.
+    """
+
+    kind: ObservationImageKind
+    caption: str = Field(description="what the image shows, as the model is told before it")
+    media_type: Literal["image/png", "image/jpeg"]
+    sha256: str = Field(description="of the encoded bytes")
+    width: int
+    height: int
+    size_bytes: int = Field(description="encoded size; the per-turn budget counts these (base64 adds a third on the wire)")
+    attached: bool = Field(True, description="false: left out of the request, the turn's image byte budget was spent")
+
+
 class Observation(BaseModel):
     """A tool's result as the model receives it: compact JSON, or an error it can correct."""
 
@@ -97,6 +116,7 @@ class Observation(BaseModel):
     content: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     failure: ObservationFailure | None = Field(None, description="set exactly when ok is false")
+    images: list[ObservationImage] = Field(default_factory=list, description="visual evidence sent after the turn's tool results (observation_images=true)")
     seconds: float = 0.0
 
 
@@ -146,15 +166,32 @@ class Trajectory(BaseModel):
         return (self.error or "error").split(":", 1)[0].strip() or "error"
 
 
+class ServedExpert(BaseModel):
+    """One expert model as the server reported it when the run started, so the run's conditions
+    can be named later ('depth: real v2, checkpoint X'); `ExpertsInfo.models` keeps only a digest."""
+
+    version: str
+    backend: str = Field("", description="config parameter 'backend' (oracle, real, ...); '' when the model has none")
+    checkpoint: str | None = Field(None, description="config parameter 'checkpoint' (a real backend's checkpoint directory)")
+    parameters: dict[str, str] = Field(default_factory=dict, description="the other config parameters (noise levels, oracle_root, ...)")
+
+    @classmethod
+    def from_config(cls, version: str, parameters: dict[str, str]) -> ServedExpert:
+        rest = dict(parameters)
+        return cls(version=version, backend=rest.pop("backend", ""), checkpoint=rest.pop("checkpoint", None), parameters=rest)
+
+
 class ExpertsInfo(BaseModel):
     """Which expert endpoint answered the run's tool calls."""
 
     triton_url: str | None = Field(None, description="None: the policy calls no experts, none was started")
     started_locally: bool = False
     models: dict[str, str] = Field(default_factory=dict, description="model -> 'version|config digest' as the server reported them")
+    served: dict[str, ServedExpert] = Field(default_factory=dict, description="model -> backend, version, checkpoint, parameters (runs before this field: empty)")
     replicas: int = 1
     repository: str | None = None
     oracle_root: str | None = None
+    checkpoints: dict[str, str] = Field(default_factory=dict, description="model -> checkpoint directory of a locally started `real` backend (experts_checkpoints)")
 
 
 class ExpertCacheStats(BaseModel):
@@ -173,6 +210,12 @@ class FailureReason(BaseModel):
     example: str = Field("", description="one full message of this kind")
 
 
+class FailedQuestion(BaseModel):
+    sample_id: str
+    reason: str = Field(description="as FailureReason.reason")
+    error: str
+
+
 class RunOutcome(BaseModel):
     """How many questions failed and why: written to run_info.json and into lmms-eval's results file."""
 
@@ -180,6 +223,7 @@ class RunOutcome(BaseModel):
     failed: int
     max_failed_fraction: float
     top_failures: list[FailureReason] = Field(default_factory=list)
+    first_failed: list[FailedQuestion] = Field(default_factory=list, description="the first few failed questions, in answering order")
 
     @property
     def failed_fraction(self) -> float:

@@ -11,7 +11,7 @@ import contextlib
 import os
 import platform
 import tempfile
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -27,9 +27,10 @@ from skill3d_eval.agent.program import ProgramPolicy
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.agent.runner import Policy, PolicyByTask, Runner
 from skill3d_eval.experts import EXPERT_MODELS, Experts, ExpertsClient, ExpertUnavailable, NoExperts, ReplicaPool, TLSConfig, TritonServer
+from skill3d_eval.experts.checkpoints import CheckpointError, assemble_repository, resolve_checkpoints
 from skill3d_eval.llm import ChatEndpoint, EndpointUnusable, OpenAIEndpoint
 from skill3d_eval.outcome import EXIT_CONFIGURATION, PreflightError, RunAborted, summarize
-from skill3d_eval.records import AnswerSource, ExpertsInfo, RunInfo, RunOutcome, Sample, SampleError, SampleIdentity, Trajectory
+from skill3d_eval.records import AnswerSource, ExpertsInfo, RunInfo, RunOutcome, Sample, SampleError, SampleIdentity, ServedExpert, Trajectory
 from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.skills.leakage import LeakageError, check_leakage
 from skill3d_eval.skills.retrieval import RetrievalWeights
@@ -43,6 +44,8 @@ CHANCE = frozenset({"chance_random", "chance_frequency"})
 NO_EXPERTS = CHANCE | {"direct"}
 # Rows whose media are decoded before the run: when none of them loads, the data is misplaced.
 MEDIA_PREFLIGHT_ROWS = 3
+# Tasks over spatial_synth, whose frames the oracle backends know; every other task needs real experts.
+ORACLE_TASK_PREFIX = "spatial_synth"
 # Configuration problems the session can meet; each ends the run with EXIT_CONFIGURATION.
 _CONFIGURATION_ERRORS = (SettingsError, SnapshotError, LeakageError, RunDirectoryBusy, AnswerDataError)
 
@@ -69,6 +72,8 @@ class EvaluationSession:
     def __init__(self, settings: Settings):
         self.settings = settings
         with _configuration_errors():
+            if settings.triton_url and settings.experts_checkpoints:
+                raise SettingsError("experts_checkpoints configures a locally started server; with triton_url that server's own models answer: pass one of them")
             if settings.policy == "skill3d" and settings.library is None:
                 raise SettingsError("policy=skill3d retrieves skills: pass library=<frozen snapshot> (skill3d-eval skills freeze)")
             self.library = FrozenLibrary.open(settings.library, RetrievalWeights(top_k=settings.retrieval_top_k)) if settings.library else None
@@ -91,7 +96,7 @@ class EvaluationSession:
             sources = answer_sources({task: task_splits[task] for task in tasks}) if settings.policy in CHANCE else {}
             policy = self.policy(tasks, task_splits, sources)
         load = _preflight_media(samples, load)
-        with self.experts(needed=settings.policy not in NO_EXPERTS) as (experts, experts_info), _configuration_errors():
+        with self.experts(needed=settings.policy not in NO_EXPERTS, tasks=tasks) as (experts, experts_info), _configuration_errors():
             fingerprint = settings.fingerprint(library_sha256=self.library.sha256 if self.library else None, experts=experts_info.models or None)
             # Named by what is computed, not when: rerunning the same command finds its own directory and resumes.
             run_id = settings.run_name or f"{settings.policy}-{fingerprint}"
@@ -127,13 +132,15 @@ class EvaluationSession:
         return LLMPolicy(
             endpoint,
             settings.model,
-            default_toolset(),
+            default_toolset(views=settings.observation_images),
             max_turns=settings.max_turns,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,
             rate_limiter=limiter,
             library=None if settings.policy == "tool_agent" else self.library,
             guidance_max_tokens=settings.guidance_max_tokens,
+            observation_images=settings.observation_images,
+            observation_image_bytes=settings.observation_image_bytes,
         )
 
     def _chance_policy(self, docs: Any, source: AnswerSource) -> Policy:
@@ -159,7 +166,7 @@ class EvaluationSession:
         return OpenAIEndpoint(client)
 
     @contextlib.contextmanager
-    def experts(self, *, needed: bool = True) -> Iterator[tuple[Experts, ExpertsInfo]]:
+    def experts(self, *, needed: bool = True, tasks: Iterable[str] = ()) -> Iterator[tuple[Experts, ExpertsInfo]]:
         """The configured Triton endpoint(s), or a local server on the embedded repository for this
         run; every expert model must be ready before the first question."""
         settings = self.settings
@@ -171,33 +178,71 @@ class EvaluationSession:
             urls = [url.strip() for url in settings.triton_url.split("|") if url.strip()]
             experts = ReplicaPool.from_urls(urls, **options) if len(urls) > 1 else ExpertsClient(urls[0], **options)
             with experts:
-                models = _ready_models(experts, EXPERT_MODELS, f"triton_url={settings.triton_url}")
-                yield experts, ExpertsInfo(triton_url=settings.triton_url, replicas=len(urls), models=models)
+                models, served = _ready_models(experts, EXPERT_MODELS, f"triton_url={settings.triton_url}")
+                yield experts, ExpertsInfo(triton_url=settings.triton_url, replicas=len(urls), models=models, served=served)
             return
-        if not settings.oracle_root.is_dir():
+        checkpoints = self._local_checkpoints(tasks)
+        oracle_models = [m for m in EXPERT_MODELS if m not in checkpoints]
+        if oracle_models and not settings.oracle_root.is_dir():
             raise PreflightError(
-                f"no triton_url given and no spatial_synth oracle store at {settings.oracle_root}: "
+                f"no triton_url given and no spatial_synth oracle store at {settings.oracle_root} for {', '.join(oracle_models)}: "
                 "run `skill3d-eval synth generate` first, or pass triton_url=HOST:PORT"
             )
-        server = TritonServer(
-            settings.model_repository,
-            settings.experts_venv,
-            parameters={**(settings.expert_parameters or {}), "oracle_root": str(settings.oracle_root.resolve())},
-            log_file=settings.output_dir / f".triton-{os.getpid()}.log",
-        )
-        try:
-            server.start()
-        except Exception as exc:
-            raise PreflightError(f"the local Triton server did not start: {exc}") from exc
-        self._server = server
-        try:
-            url = server.grpc_url if settings.expert_protocol == "grpc" else server.http_url
-            with ExpertsClient(url, **options) as client:
-                models = _ready_models(client, server.models, "the local Triton server")
-                yield client, ExpertsInfo(triton_url=url, started_locally=True, repository=str(settings.model_repository), oracle_root=str(settings.oracle_root), models=models)
-        finally:
-            self._server = None
-            server.stop()
+        with contextlib.ExitStack() as stack:
+            repository = settings.model_repository
+            if checkpoints:
+                scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="skill3d-repository-")))
+                with _configuration_errors():
+                    try:
+                        repository = assemble_repository(settings.model_repository, checkpoints, scratch / "repository")
+                    except CheckpointError as exc:
+                        raise SettingsError(str(exc)) from None
+            oracle = {"oracle_root": str(settings.oracle_root.resolve())} if oracle_models else {}
+            server = TritonServer(
+                repository,
+                settings.experts_venv,
+                parameters={**(settings.expert_parameters or {}), **oracle},
+                log_file=settings.output_dir / f".triton-{os.getpid()}.log",
+            )
+            try:
+                server.start()
+            except Exception as exc:
+                raise PreflightError(f"the local Triton server did not start: {exc}") from exc
+            self._server = server
+            try:
+                url = server.grpc_url if settings.expert_protocol == "grpc" else server.http_url
+                with ExpertsClient(url, **options) as client:
+                    models, served = _ready_models(client, server.models, "the local Triton server")
+                    yield client, ExpertsInfo(
+                        triton_url=url, started_locally=True, repository=str(settings.model_repository),
+                        oracle_root=str(settings.oracle_root) if oracle_models else None, models=models, served=served,
+                        checkpoints={name: str(path) for name, path in checkpoints.items()},
+                    )
+            finally:
+                self._server = None
+                server.stop()
+
+    def _local_checkpoints(self, tasks: Iterable[str]) -> dict[str, Path]:
+        """The real checkpoints a local server serves. The oracle backends know only spatial_synth's
+        frames and reject every other frame, so any other task needs a checkpoint for every expert:
+        refusing here beats a run whose every tool call fails."""
+        settings = self.settings
+        with _configuration_errors():
+            try:
+                checkpoints = resolve_checkpoints(settings.experts_checkpoints, EXPERT_MODELS) if settings.experts_checkpoints else {}
+            except CheckpointError as exc:
+                raise SettingsError(str(exc)) from None
+        real_tasks = sorted(task for task in tasks if not task.startswith(ORACLE_TASK_PREFIX))
+        missing = [m for m in EXPERT_MODELS if m not in checkpoints]
+        if real_tasks and missing:
+            given = f"experts_checkpoints has none for {', '.join(missing)}" if checkpoints else "no experts_checkpoints"
+            raise PreflightError(
+                f"task(s) {', '.join(real_tasks)} need real experts, but no triton_url and {given}: the local server's oracle "
+                "backends know only spatial_synth's frames. Pass triton_url=HOST:PORT of a Triton serving real checkpoints "
+                "(experts_triton/README.md), or experts_checkpoints=DIR with one checkpoint directory per expert "
+                f"({', '.join(EXPERT_MODELS)}), or a JSON object {{model: directory or Hugging Face id}}"
+            )
+        return checkpoints
 
     def _adopt_server_log(self, run_dir: Path) -> None:
         """The local server's log moves into the run directory once the run's name is known
@@ -262,9 +307,10 @@ def _check_writable(directory: Path) -> None:
         raise SettingsError(f"output_dir={directory} is not writable: {exc.strerror or exc}") from None
 
 
-def _ready_models(experts: ExpertsClient | ReplicaPool, models: Sequence[str], where: str) -> dict[str, str]:
+def _ready_models(experts: ExpertsClient | ReplicaPool, models: Sequence[str], where: str) -> tuple[dict[str, str], dict[str, ServedExpert]]:
+    """Each model's identity digest and what it is (backend, version, checkpoint, parameters)."""
     try:
-        return experts.model_identities(models)
+        return experts.model_identities(models), experts.served_experts(models)
     except ExpertUnavailable as exc:
         raise PreflightError(f"{where}: {exc}") from None
 

@@ -70,10 +70,10 @@ class Settings(BaseModel):
     model: str = Field("gpt-4o", description="model id at the endpoint; with llm_backend=transformers a local checkpoint directory")
     llm_backend: Literal["openai", "transformers"] = Field("openai", description="openai: an OpenAI-compatible endpoint; transformers: in-process")
     api_key: str | None = Field(None, repr=False, description="default: OPENAI_API_KEY")
-    temperature: float = Field(0.0, ge=0.0, le=2.0)
-    max_tokens: int = Field(1024, ge=1)
-    max_turns: int = Field(6, ge=1, le=50)
-    llm_timeout_s: float = Field(120.0, gt=0)
+    temperature: float = Field(0.0, ge=0.0, le=2.0, description="sampling temperature of the LLM")
+    max_tokens: int = Field(1024, ge=1, description="completion tokens per LLM reply")
+    max_turns: int = Field(6, ge=1, le=50, description="LLM turns per question (each may call tools) before an answer is forced")
+    llm_timeout_s: float = Field(120.0, gt=0, description="seconds one LLM request may take")
     llm_max_retries: int = Field(4, ge=0, le=20, description="SDK retries on 408/409/429/5xx/connection errors, honouring Retry-After")
     requests_per_minute: float | None = Field(None, gt=0, description="client-side limit on chat requests")
     tokens_per_minute: float | None = Field(None, gt=0, description="client-side limit on prompt+completion tokens")
@@ -81,23 +81,33 @@ class Settings(BaseModel):
         None,
         description="host:port of a Triton gRPC endpoint, or several replicas as 'host1:port|host2:port'; none: start a local server",
     )
-    expert_timeout_s: float = Field(60.0, gt=0)
-    expert_protocol: Literal["grpc", "http"] = "grpc"
+    expert_timeout_s: float = Field(60.0, gt=0, description="seconds one expert (Triton) request may take")
+    expert_protocol: Literal["grpc", "http"] = Field("grpc", description="how the experts client talks to triton_url")
     expert_retries: int = Field(2, ge=0, le=10, description="retries of transient expert failures (refused, unavailable, overloaded)")
-    expert_backoff_s: float = Field(0.05, ge=0)
+    expert_backoff_s: float = Field(0.05, ge=0, description="base of the exponential, jittered wait between expert retries (capped at 2 s)")
     expert_breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open a model's circuit")
-    expert_breaker_reset_s: float = Field(10.0, gt=0)
+    expert_breaker_reset_s: float = Field(10.0, gt=0, description="seconds an open circuit waits before letting one trial request through")
     expert_headers: JsonObject = Field(None, repr=False, description='JSON object of extra headers, e.g. {"Authorization": "Bearer ..."}')
-    expert_tls_root_certificates: Path | None = None
-    expert_tls_private_key: Path | None = None
-    expert_tls_certificate_chain: Path | None = None
+    expert_tls_root_certificates: Path | None = Field(None, description="PEM file of the CA certificates a TLS Triton endpoint is verified with")
+    expert_tls_private_key: Path | None = Field(None, description="PEM file of the client private key (mutual TLS)")
+    expert_tls_certificate_chain: Path | None = Field(None, description="PEM file of the client certificate chain (mutual TLS)")
     expert_cache_dir: Path | None = Field(None, description="content-addressed on-disk cache of expert results, shared across runs")
-    expert_parameters: JsonObject = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_noise": "0.05"}')
-    concurrency: int = Field(4, ge=1, le=512)
+    expert_parameters: JsonObject = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_error": "0.05"}')
+    concurrency: int = Field(4, ge=1, le=512, description="questions answered at the same time")
     library: Path | None = Field(None, description="frozen skill library snapshot (skill3d-eval skills freeze); default for program: the seed skills")
     retrieval_top_k: int = Field(6, ge=1, le=50, description="skills retrieved per question")
     guidance_max_tokens: int = Field(600, ge=0, description="budget of the skills/lessons text in the LLM's system prompt")
-    output_dir: Path = Path("runs")
+    observation_images: bool = Field(
+        False,
+        description=(
+            "LLM policies: tools also return visual evidence as images (box/mask overlays, depth colour map, the super-resolved crop) "
+            "and the render_view tool is offered; sent in a user message after each turn's tool results. Default: text-only observations"
+        ),
+    )
+    observation_image_bytes: int = Field(
+        1_500_000, ge=0, description="with observation_images: encoded bytes of tool images per turn; images beyond it are left out and the model is told so"
+    )
+    output_dir: Path = Field(Path("runs"), description="where run directories (trajectories.jsonl, run_info.json) are created")
     run_name: str | None = Field(None, description="run directory name; default: policy + settings fingerprint, so a rerun resumes")
     resume: bool = Field(True, description="skip samples this run directory already answered (failed ones are retried)")
     max_failed_fraction: float = Field(
@@ -107,9 +117,17 @@ class Settings(BaseModel):
     num_frames: int = Field(32, ge=1, description="frames sampled uniformly from a video visual (VSI-Bench's common default)")
     max_frames: int = Field(DEFAULT_MAX_FRAMES, ge=1, description="a sample with more frames is rejected, not truncated")
     max_frame_pixels: int = Field(DEFAULT_MAX_FRAME_PIXELS, ge=1, description="an image or video frame larger than this is rejected from its header, before decoding")
-    experts_venv: Path = EXPERTS_VENV
-    model_repository: Path = MODEL_REPOSITORY
-    oracle_root: Path = SYNTH_ROOT / "oracle"
+    experts_checkpoints: str | None = Field(
+        None,
+        description=(
+            "without triton_url: serve these real checkpoints on the local server, a directory with one sub-directory per expert "
+            "(depth, detection, segmentation, reconstruction, super_resolution, orientation) or a JSON object {model: directory or "
+            "Hugging Face id in the local cache}; needed for every task but spatial_synth, whose other experts stay oracle"
+        ),
+    )
+    experts_venv: Path = Field(EXPERTS_VENV, description="without triton_url: the virtual environment the local Triton's Python backends run in")
+    model_repository: Path = Field(MODEL_REPOSITORY, description="without triton_url: the Triton model repository the local server loads")
+    oracle_root: Path = Field(SYNTH_ROOT / "oracle", description="without triton_url: spatial_synth's ground-truth store the oracle experts answer from")
 
     @classmethod
     def from_model_args(cls, args: dict[str, Any]) -> "Settings":

@@ -28,6 +28,22 @@ def model_parameters(model_config: Mapping[str, Any]) -> dict[str, str]:
     return {name: str(value.get("string_value", "")) for name, value in raw.items()}
 
 
+# Every config parameter some expert reads. The launcher sets its parameters on every model it
+# loads, so each model accepts the whole set; a key outside it is a typo (`depth_scale_noise`)
+# that would otherwise change nothing, silently.
+KNOWN_PARAMETERS = frozenset({
+    "backend", "oracle_root", "checkpoint", "torch_threads", "text_detector",
+    "fov_deg", "box_threshold", "scale",
+    "noise_seed", "depth_scale_error", "box_jitter_px", "miss_rate", "pose_noise_deg", "pose_noise_m", "angle_noise_deg",
+})
+
+
+def check_parameter_names(model: str, params: Mapping[str, str]) -> None:
+    unknown = sorted(set(params) - KNOWN_PARAMETERS)
+    if unknown:
+        raise ValueError(f"{model}: unknown config parameter(s) {unknown} (known: {', '.join(sorted(KNOWN_PARAMETERS))})")
+
+
 def select_backend(model: str, backends: Mapping[str, Callable[[dict[str, str]], Any]], params: dict[str, str]) -> Any:
     """Build the backend named by the `backend` parameter; unknown names fail loudly at load time."""
     name = params.get("backend", "").strip()
@@ -84,6 +100,7 @@ class ExpertModel:
         self.model_config = json.loads(args["model_config"])
         self.model_version = str(args.get("model_version", ""))
         self.params = model_parameters(self.model_config)
+        check_parameter_names(self.name, self.params)
         # where a `real` backend finds a relative `checkpoint`: this version's directory
         self.params["version_dir"] = os.path.join(str(args.get("model_repository", "")), self.model_version)
         # a `real` backend runs its network where Triton placed this instance (KIND_GPU → cuda:<id>)

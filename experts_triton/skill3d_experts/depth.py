@@ -105,7 +105,7 @@ class RealDepth:
                 groups.setdefault(checked.shape, []).append(index)
         for shape, members in groups.items():
             batch = [images[i] for i in members]
-            inputs = self.processor(images=batch, return_tensors="pt").to(self.device)
+            inputs = self.processor(images=batch, return_tensors="pt", input_data_format="channels_last").to(self.device)
             with self.torch.inference_mode():
                 outputs = self.model(**inputs)
             # the processor's post-processing (bicubic resize to the input size), done for the whole group at once

@@ -106,7 +106,7 @@ def prompt_spans(input_ids: list[int], separator_id: int, prompts: int) -> list[
 class RealDetection:
     """Grounding DINO (transformers `GroundingDinoForObjectDetection` + `GroundingDinoProcessor`:
     `GroundingDinoImageProcessorPil` and the checkpoint's BERT tokenizer). The prompts become one
-    caption `"p0. p1. ..."`; a query is kept when its best token probability exceeds
+    caption `"p0. p1. ..."` (several when they overflow the model's `max_text_len`); a query is kept when its best token probability exceeds
     `box_threshold` (config parameter, default 0.35) and is assigned to the prompt that token
     belongs to — the processor's own post-processing, plus an exact prompt index instead of
     decoded label text. Boxes are pixel x1, y1, x2, y2 clipped to the image."""
@@ -124,6 +124,7 @@ class RealDetection:
         self.processor = AutoProcessor.from_pretrained(checkpoint)
         self.model = GroundingDinoForObjectDetection.from_pretrained(checkpoint).eval().to(device)
         self.separator_id = self.processor.tokenizer.convert_tokens_to_ids(".")
+        self.max_text_len = int(config.max_text_len)
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> RealDetection:
@@ -134,9 +135,45 @@ class RealDetection:
     def predict(self, image: np.ndarray, prompts: list[str]) -> DetectionPrediction:
         image = check_image(image)
         prompts = check_prompts(prompts)
+        found = [
+            (box, score, group[index])
+            for group in self.caption_groups(prompts)
+            for box, score, index in self.detect(image, [prompts[i] for i in group])
+        ]
+        found.sort(key=lambda item: -item[1])  # best first across captions
+        boxes = np.array([box for box, _, _ in found], dtype=np.float32).reshape(-1, 4)
+        index = [prompt for _, _, prompt in found]
+        labels = [prompts[i] for i in index]
+        return DetectionPrediction(
+            boxes=boxes,
+            scores=np.array([score for _, score, _ in found], dtype=np.float32),
+            prompt_index=np.asarray(index, dtype=np.int32),
+            labels=labels,
+            meta={"prompts": prompts, "labels": labels, "checkpoint": self.checkpoint.name, "box_threshold": self.box_threshold},
+        )
+
+    def caption_groups(self, prompts: list[str]) -> list[list[int]]:
+        """Prompt indices packed, in order, into captions of at most the model's `max_text_len`
+        tokens: the text encoder has no positions beyond it, and 32 long prompts overflow it.
+        A single prompt longer than that alone is truncated by the tokenizer."""
+        groups: list[list[int]] = [[]]
+        used = 2  # [CLS] ... [SEP]
+        for index, prompt in enumerate(prompts):
+            size = len(self.processor.tokenizer.tokenize(caption_of([prompt])))
+            if groups[-1] and used + size > self.max_text_len:
+                groups.append([])
+                used = 2
+            groups[-1].append(index)
+            used += size
+        return groups
+
+    def detect(self, image: np.ndarray, prompts: list[str]) -> list[tuple[np.ndarray, float, int]]:
+        """(pixel box, score, index into `prompts`) of every query kept, for one caption."""
         height, width = image.shape[:2]
-        caption = " ".join(f"{' '.join(p.lower().split()).rstrip('.')}." for p in prompts)
-        inputs = self.processor(images=image, text=caption, return_tensors="pt").to(self.device)
+        inputs = self.processor(
+            images=image, text=caption_of(prompts), truncation=True, max_length=self.max_text_len, return_tensors="pt",
+            input_data_format="channels_last",
+        ).to(self.device)
         with self.torch.inference_mode():
             outputs = self.model(**inputs)
         probabilities = outputs.logits[0].sigmoid().float().cpu().numpy()  # [queries, text tokens]
@@ -148,15 +185,12 @@ class RealDetection:
         boxes = np.stack([(cx - w / 2) * width, (cy - h / 2) * height, (cx + w / 2) * width, (cy + h / 2) * height], axis=1)
         boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
         boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
-        index = [owner[best_token[q]] for q in keep]
-        labels = [prompts[i] for i in index]
-        return DetectionPrediction(
-            boxes=boxes.astype(np.float32).reshape(-1, 4),
-            scores=scores[keep].astype(np.float32),
-            prompt_index=np.asarray(index, dtype=np.int32),
-            labels=labels,
-            meta={"prompts": prompts, "labels": labels, "checkpoint": self.checkpoint.name, "box_threshold": self.box_threshold},
-        )
+        return [(box, float(scores[q]), owner[best_token[q]]) for box, q in zip(boxes, keep)]
+
+
+def caption_of(prompts: list[str]) -> str:
+    """Grounding DINO's caption: lower-case prompts, each ended by a '.'."""
+    return " ".join(f"{' '.join(p.lower().split()).rstrip('.')}." for p in prompts)
 
 
 class TritonPythonModel(ExpertModel):

@@ -135,7 +135,8 @@ class RealOrientation:
         valid = [crop for crop in crops if not isinstance(crop, Exception)]
         if not valid:
             return crops
-        inputs = self.processor(images=valid, return_tensors="pt").to(self.device)
+        # said explicitly: the processor guesses the channel axis from the shape and reads a 3 px high crop channels-first
+        inputs = self.processor(images=valid, return_tensors="pt", input_data_format="channels_last").to(self.device)
         with self.torch.inference_mode():
             angles, confidence = decode_angles(self.network(inputs["pixel_values"]))
         answers = iter(

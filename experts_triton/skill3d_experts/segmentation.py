@@ -9,6 +9,8 @@ box (u, v, u+1, v+1)). N may be 0.
 
 from __future__ import annotations
 
+import importlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,48 +141,153 @@ class OracleSegmentation:
         )
 
 
+MAX_BOX_PROMPTS = 64
+
+
+@dataclass(frozen=True)
+class DetectedBoxes:
+    """The text detector's answer for one prompt: pixel boxes (best first), their scores, and
+    which model version gave them (recorded in META: the masks are only as good as these boxes)."""
+
+    boxes: np.ndarray  # float32 [N,4]
+    scores: np.ndarray  # float32 [N]
+    model: str
+    model_version: str
+
+
+TextDetector = Callable[[np.ndarray, str], DetectedBoxes]
+
+
+class DetectorFailed(RuntimeError):
+    """The text detector could not answer (not loaded, or it failed); the message names the model."""
+
+
+class TritonTextDetector:
+    """Asks another model of the same server for the prompt's boxes through BLS (Business Logic
+    Scripting, Python backend ≥ 21.08): a text-prompted segmentation is detection → SAM box prompts,
+    and the detector stays one model that can be swapped, batched or placed on its own."""
+
+    def __init__(self, model: str):
+        self.model = model
+
+    def __call__(self, image: np.ndarray, prompt: str) -> DetectedBoxes:
+        pb = importlib.import_module("triton_python_backend_utils")  # exists only inside the backend stub
+        request = pb.InferenceRequest(
+            model_name=self.model,
+            inputs=[pb.Tensor("IMAGE", image), pb.Tensor("PROMPTS", np.array([prompt.encode()], dtype=np.object_))],
+            requested_output_names=["BOXES", "SCORES", "META"],
+        )
+        response = request.exec()
+        if response.has_error():
+            raise DetectorFailed(
+                f"text prompts need boxes from the detector model {self.model!r} (config parameter 'text_detector'), "
+                f"which did not answer: {response.error().message()}"
+            )
+        meta = json.loads(text_input(pb.get_output_tensor_by_name(response, "META").as_numpy())[0])
+        return DetectedBoxes(
+            boxes=pb.get_output_tensor_by_name(response, "BOXES").as_numpy().astype(np.float32).reshape(-1, 4),
+            scores=pb.get_output_tensor_by_name(response, "SCORES").as_numpy().astype(np.float32).reshape(-1),
+            model=self.model,
+            model_version=str(meta.get("model_version", "")),
+        )
+
+
+def usable_boxes(detected: DetectedBoxes, width: int, height: int) -> np.ndarray:
+    """Indices of the detections SAM can take as box prompts: finite, at least one pixel wide and
+    high once clipped to the image (a box hanging off the edge clips to nothing), at most 64."""
+    boxes = detected.boxes.copy()
+    boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+    boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+    keep = np.isfinite(detected.boxes).all(axis=1) & (boxes[:, 2] - boxes[:, 0] >= 1) & (boxes[:, 3] - boxes[:, 1] >= 1)
+    return np.flatnonzero(keep)[:MAX_BOX_PROMPTS]
+
+
 class RealSegmentation:
     """SAM with box prompts (transformers `SamModel` + `SamProcessor`, whose image processor is
     `SamImageProcessorPil`): one mask per box, `multimask_output=False`, masks upsampled and
-    thresholded by the processor's `post_process_masks`; scores are SAM's predicted IoU. Text
-    prompts need SAM 3, whose processor needs torchvision: ask `detection` for boxes, then segment them."""
+    thresholded by the processor's `post_process_masks`; box-prompt scores are SAM's predicted IoU.
+
+    A text prompt is detection, then SAM: `detector` (in Triton, the model named by the config
+    parameter `text_detector`, default `detection`, through BLS) boxes the category, and each box
+    becomes a box prompt. Labels are the prompt, `SCORES` the detector's scores (how sure it is the
+    object is of the category), SAM's IoU estimates go to META. SAM 3 would take text itself, but
+    its processor and model need torchvision, which the experts' environment does not have."""
 
     ACCEPTED = ("sam",)
 
-    def __init__(self, checkpoint: Path, device: str = "cpu"):
+    def __init__(self, checkpoint: Path, detector: TextDetector, device: str = "cpu"):
         import torch
         from transformers import AutoConfig, AutoProcessor, SamModel
 
         config = AutoConfig.from_pretrained(checkpoint)
         if config.model_type not in self.ACCEPTED:
             raise ValueError(f"segmentation: checkpoint {str(checkpoint)!r} is a {config.model_type!r} model; backend 'real' needs sam")
-        self.torch, self.device, self.checkpoint = torch, device, checkpoint
+        self.torch, self.device, self.checkpoint, self.detector = torch, device, checkpoint, detector
         self.processor = AutoProcessor.from_pretrained(checkpoint)
         self.model = SamModel.from_pretrained(checkpoint).eval().to(device)
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> RealSegmentation:
         configure_torch("segmentation", params)
-        return cls(checkpoint_dir("segmentation", params), params.get("device", "cpu"))
+        detector = params.get("text_detector", "").strip() or "detection"
+        return cls(checkpoint_dir("segmentation", params), TritonTextDetector(detector), params.get("device", "cpu"))
 
     def predict(self, image: np.ndarray, prompt: str) -> SegmentationPrediction:
-        raise InvalidInput("backend 'real' (SAM) segments box prompts (BOX_PROMPTS); get boxes for a category from `detection`")
+        image = check_image(image)
+        if not prompt.strip():
+            raise InvalidInput("PROMPT is empty")
+        height, width = image.shape[:2]
+        detected = self.detector(image, prompt)
+        keep = usable_boxes(detected, width, height)
+        boxes, scores = detected.boxes[keep], detected.scores[keep]
+        boxes[:, [0, 2]] = boxes[:, [0, 2]].clip(0, width)
+        boxes[:, [1, 3]] = boxes[:, [1, 3]].clip(0, height)
+        if len(boxes):
+            masks, mask_scores = self.segment_boxes(image, boxes)
+        else:
+            masks, mask_scores = np.zeros((0, height, width), dtype=bool), np.zeros(0, dtype=np.float32)
+        labels = [prompt] * len(masks)
+        return SegmentationPrediction(
+            masks=masks,
+            boxes=boxes_from_masks(masks),
+            scores=scores.astype(np.float32),
+            labels=labels,
+            meta={
+                "prompt": prompt,
+                "labels": labels,
+                "checkpoint": self.checkpoint.name,
+                "detector": {
+                    "model": detected.model,
+                    "model_version": detected.model_version,
+                    "boxes": boxes.tolist(),
+                    "scores": scores.tolist(),
+                    "dropped": int(len(detected.boxes) - len(keep)),
+                },
+                "mask_scores": mask_scores.tolist(),
+            },
+        )
 
     def predict_boxes(self, image: np.ndarray, boxes: np.ndarray) -> SegmentationPrediction:
         image = check_image(image)
         boxes = check_boxes(boxes, image.shape[1], image.shape[0])
-        inputs = self.processor(images=image, input_boxes=[boxes.tolist()], return_tensors="pt").to(self.device)
-        with self.torch.inference_mode():
-            outputs = self.model(pixel_values=inputs["pixel_values"], input_boxes=inputs["input_boxes"], multimask_output=False)
-        masks = self.processor.post_process_masks(outputs.pred_masks.cpu(), inputs["original_sizes"].cpu(), inputs["reshaped_input_sizes"].cpu())[0]
-        masks = masks[:, 0].numpy().astype(bool)
+        masks, scores = self.segment_boxes(image, boxes)
         return SegmentationPrediction(
             masks=masks,
             boxes=boxes_from_masks(masks),
-            scores=outputs.iou_scores[0, :, 0].float().cpu().numpy().astype(np.float32),
+            scores=scores,
             labels=[""] * len(masks),
             meta={"box_prompts": boxes.tolist(), "labels": [""] * len(masks), "checkpoint": self.checkpoint.name},
         )
+
+    def segment_boxes(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SAM's mask [K,H,W] and predicted IoU [K] for each checked pixel box."""
+        inputs = self.processor(
+            images=image, input_boxes=[boxes.tolist()], return_tensors="pt", input_data_format="channels_last"
+        ).to(self.device)
+        with self.torch.inference_mode():
+            outputs = self.model(pixel_values=inputs["pixel_values"], input_boxes=inputs["input_boxes"], multimask_output=False)
+        masks = self.processor.post_process_masks(outputs.pred_masks.cpu(), inputs["original_sizes"].cpu(), inputs["reshaped_input_sizes"].cpu())[0]
+        return masks[:, 0].numpy().astype(bool), outputs.iou_scores[0, :, 0].float().cpu().numpy().astype(np.float32)
 
 
 class TritonPythonModel(ExpertModel):

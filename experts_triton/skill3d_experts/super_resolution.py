@@ -82,7 +82,8 @@ class RealSuperResolution:
         height, width = image.shape[:2]
         if height * width * self.scale**2 > MAX_OUTPUT_PIXELS:
             raise ValueError(f"{width}x{height} ×{self.scale} exceeds {MAX_OUTPUT_PIXELS} output pixels")
-        inputs = self.processor(images=[image], return_tensors="pt").to(self.device)
+        # said explicitly: the processor guesses the channel axis from the shape and reads a 3 px high crop channels-first
+        inputs = self.processor(images=[image], return_tensors="pt", input_data_format="channels_last").to(self.device)
         with self.torch.inference_mode():
             output = self.model(**inputs).reconstruction[0, :, : height * self.scale, : width * self.scale]
         enlarged = (output.clamp(0, 1) * 255).round().to(self.torch.uint8).permute(1, 2, 0).cpu().numpy()

@@ -10,13 +10,16 @@ the user turn ("Image i:" + image per frame, then the question with its options 
 it lacks them); then per turn the user notes sent before it, the assistant reply (its text, plus
 native `tool_calls` unless the calls came as `<tool_call>` text tags) and its observations
 (`tool` messages, or `<tool_response>` user messages for tagged calls, as Qwen's chat template
-writes them).
+writes them); then, when the tools returned images (`observation_images`), one user message
+with each image after a text label naming its call, tool and caption (a `tool` message cannot
+carry images, and no message may come between an assistant's calls and their results), or the
+label alone saying the image was left out over the turn's byte budget.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from skill3d_eval.records import Observation, ToolCall, Trajectory
@@ -39,6 +42,7 @@ def chat_messages(
     *,
     instructions: str = SYSTEM_PROMPT,
     next_notes: Sequence[str] = (),
+    evidence: Mapping[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """The chat of `trajectory` so far.
 
@@ -46,7 +50,9 @@ def chat_messages(
     question, so every turn carries the same str objects (`llm.request_body` encodes each once);
     the export passes file names and converts the image parts. `instructions`: the system
     prompt's template (`{answer_form}`). `next_notes`: user notes for the request about to be
-    made, before its turn is recorded (the turn then keeps them in `Turn.notes`).
+    made, before its turn is recorded (the turn then keeps them in `Turn.notes`). `evidence`:
+    the tools' images as URLs by sha256 (`Observation.images`); None renders the observations
+    as text only (the SFT export: trajectories keep references, not the images).
     """
     system = instructions.format(answer_form=ANSWER_FORMS["choice" if trajectory.options else "number"])
     if trajectory.guidance:
@@ -71,6 +77,8 @@ def chat_messages(
                 messages.append({"role": "user", "content": f"<tool_response>\n{text}\n</tool_response>"})
             else:
                 messages.append({"role": "tool", "tool_call_id": observation.tool_call_id, "content": text})
+        if evidence is not None:
+            messages.extend(evidence_messages(turn.observations, evidence))
     messages.extend({"role": "user", "content": note} for note in next_notes)
     return messages
 
@@ -94,3 +102,20 @@ def observation_text(observation: Observation) -> str:
     if observation.ok:
         return json.dumps(observation.content, separators=(",", ":"))
     return json.dumps({"error": observation.error}, separators=(",", ":"))
+
+
+def evidence_messages(observations: Sequence[Observation], evidence: Mapping[str, str]) -> list[dict[str, Any]]:
+    """The user message carrying one turn's tool images (none when the tools returned none)."""
+    parts: list[dict[str, Any]] = []
+    for observation in observations:
+        for image in observation.images:
+            label = f"Evidence from {observation.name} (call {observation.tool_call_id}): {image.caption}"
+            if not image.attached:
+                parts.append({"type": "text", "text": f"{label} — not attached: this turn's image budget was spent ({image.size_bytes} bytes needed)."})
+                continue
+            url = evidence.get(image.sha256)
+            if url is None:
+                raise ValueError(f"no image {image.sha256} for call {observation.tool_call_id} ({observation.name}) among the evidence passed to chat_messages")
+            parts.append({"type": "text", "text": label + ":"})
+            parts.append({"type": "image_url", "image_url": {"url": url}})
+    return [{"role": "user", "content": parts}] if parts else []

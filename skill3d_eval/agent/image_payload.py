@@ -1,4 +1,4 @@
-"""Frames as chat-message images: JPEG data URLs, encoded once per distinct frame.
+"""Frames (and tools' visual evidence) as chat-message images: data URLs, each frame encoded once.
 
 Questions about one scene share its frames (VSI-Bench asks ~18 questions per video), so the
 encoding is cached by pixel content (xxh3: hashing a frame costs microseconds, blake2b cost a
@@ -29,6 +29,11 @@ def image_data_url(frame: np.ndarray) -> str:
         Image.fromarray(pixels).save(buffer, format="JPEG", quality=JPEG_QUALITY)
         url = _cache.put(digest, "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode())
     return url
+
+
+def evidence_data_url(data: bytes, media_type: str) -> str:
+    """A tool's already encoded image (`tools.visuals`) as a data URL: sent as encoded, never re-encoded."""
+    return f"data:{media_type};base64," + base64.b64encode(data).decode()
 
 
 class _DataUrlCache:

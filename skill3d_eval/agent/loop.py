@@ -7,6 +7,10 @@ before each request, so the record holds everything the model was sent. Invalid 
 back as error observations so the model can correct itself instead of the run crashing;
 transport failures are retried by the openai SDK (honouring Retry-After) and a sample whose
 endpoint keeps failing is recorded as failed by the runner.
+
+With `observation_images` the tools' visual evidence goes to the model too: the trajectory
+records each image by reference and whether it was attached, in call order while the turn's
+byte budget lasts; the bytes stay in the sample's `ToolContext`.
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from typing import Any
 from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.chat import SYSTEM_PROMPT, chat_messages
 from skill3d_eval.agent.errors import LLMResponseError
-from skill3d_eval.agent.image_payload import image_data_url
+from skill3d_eval.agent.image_payload import evidence_data_url, image_data_url
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags
@@ -50,6 +54,8 @@ class LLMPolicy:
         rate_limiter: RateLimiter | None = None,
         library: FrozenLibrary | None = None,
         guidance_max_tokens: int = 600,
+        observation_images: bool = False,
+        observation_image_bytes: int = 1_500_000,
     ):
         self.endpoint = endpoint
         self.library = library
@@ -60,6 +66,8 @@ class LLMPolicy:
         self.temperature = temperature
         self.max_tokens = max_tokens
         self.rate_limiter = rate_limiter or RateLimiter()
+        self.observation_images = observation_images
+        self.observation_image_bytes = observation_image_bytes
 
     def record_question(self, sample: Sample, trajectory: Trajectory) -> None:
         """What the model is asked goes into the record: question, options and, with a library,
@@ -78,13 +86,14 @@ class LLMPolicy:
         self.record_question(sample, trajectory)
         # Encoded once: every turn then resends the same str objects (see llm.request_body).
         images = [image_data_url(frame) for frame in sample.frames]
+        evidence: dict[str, str] = {}  # sha256 -> data URL of an attached tool image, made once
         seen_calls: dict[tuple[str, str], str] = {}
         notes: list[str] = []
         for index in range(self.max_turns):
             last = index == self.max_turns - 1
             if last and index > 0:
                 notes.append(FINAL_TURN_NOTE)
-            messages = chat_messages(trajectory, images, instructions=self.instructions, next_notes=notes)
+            messages = chat_messages(trajectory, images, instructions=self.instructions, next_notes=notes, evidence=evidence)
             turn = self._turn(index, messages, notes, allow_tools=not last)
             trajectory.turns.append(turn)
             notes = []
@@ -100,6 +109,11 @@ class LLMPolicy:
                 break
             for call in turn.tool_calls:
                 turn.observations.append(self._execute(context, call, seen_calls))
+            attach_within_budget(turn.observations, self.observation_image_bytes)
+            for observation in turn.observations:
+                for image in observation.images:
+                    if image.attached and image.sha256 not in evidence:
+                        evidence[image.sha256] = evidence_data_url(context.evidence[image.sha256], image.media_type)
         trajectory.stop_reason = "max_turns"
         return trajectory
 
@@ -109,7 +123,7 @@ class LLMPolicy:
         if signature in seen:
             return Observation(tool_call_id=call.id, name=call.name, ok=False, failure="repeated_call", error=f"repeated call: the same call was answered before (call {seen[signature]}); use that observation")
         seen[signature] = call.id
-        return self.tools.call(context, call.name, call.arguments, call.id)
+        return self.tools.call(context, call.name, call.arguments, call.id, evidence=self.observation_images)
 
     def _turn(self, index: int, messages: list[dict[str, Any]], notes: list[str], *, allow_tools: bool) -> Turn:
         expected = _EXPECTED_TOKENS_PER_MESSAGE * len(messages) + self.max_tokens
@@ -144,3 +158,18 @@ class LLMPolicy:
             completion_tokens=completion_tokens,
             seconds=time.perf_counter() - started,
         )
+
+
+def attach_within_budget(observations: list[Observation], budget: int) -> None:
+    """Decide which of one turn's tool images its next request carries: in call order, each that
+    still fits the remaining `budget` (encoded bytes); the others are marked not attached."""
+    left = budget
+    for observation in observations:
+        images = []
+        for image in observation.images:
+            if image.size_bytes <= left:
+                left -= image.size_bytes
+                images.append(image)
+            else:
+                images.append(image.model_copy(update={"attached": False}))
+        observation.images = images

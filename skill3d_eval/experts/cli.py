@@ -1,8 +1,9 @@
-"""`skill3d-eval experts serve | status | export`"""
+"""`skill3d-eval experts serve | status | export | convert | gpu-repository`"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import json
 import signal
 import sys
@@ -29,9 +30,9 @@ def register(commands: argparse._SubParsersAction) -> None:
         "serve",
         help="serve the model repository on a local Triton server until Ctrl-C / SIGTERM (exits 1 if the server dies)",
     )
-    serve.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
-    serve.add_argument("--experts-venv", type=Path, default=EXPERTS_VENV)
-    serve.add_argument("--oracle-root", type=Path, default=SYNTH_ROOT / "oracle")
+    serve.add_argument("--repository", type=Path, default=MODEL_REPOSITORY, help="Triton model repository to serve")
+    serve.add_argument("--experts-venv", type=Path, default=EXPERTS_VENV, help="virtualenv the Python backend runs in (numpy 1.26, torch)")
+    serve.add_argument("--oracle-root", type=Path, default=SYNTH_ROOT / "oracle", help="spatial_synth oracle store the oracle backends answer from")
     serve.add_argument("--models", nargs="+", metavar="MODEL", help="models to load (default: every model of the repository)")
     serve.add_argument("--backend", help="config parameter 'backend' for every loaded model (default: each config's own)")
     serve.add_argument(
@@ -42,10 +43,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="extra config parameter for every loaded model, e.g. noise_seed=3 or depth_scale_error=0.1 (repeatable)",
     )
-    serve.add_argument("--grpc-port", type=int)
-    serve.add_argument("--http-port", type=int)
-    serve.add_argument("--metrics-port", type=int)
-    serve.add_argument("--log-file", type=Path)
+    serve.add_argument("--grpc-port", type=int, help="gRPC port (default: a free one)")
+    serve.add_argument("--http-port", type=int, help="HTTP port (default: a free one)")
+    serve.add_argument("--metrics-port", type=int, help="Prometheus metrics port (default: a free one)")
+    serve.add_argument("--log-file", type=Path, help="tritonserver log (default: inside its temporary work directory)")
     serve.add_argument(
         "--max-input-bytes",
         type=int,
@@ -55,17 +56,40 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     status = experts.add_parser("status", help="models, versions, readiness and backend kind of a running Triton server")
     status.add_argument("--url", required=True, help="host:port of the server's gRPC (or, with --protocol http, HTTP) endpoint")
-    status.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
-    status.add_argument("--timeout-s", type=float, default=10.0)
+    status.add_argument("--protocol", choices=["grpc", "http"], default="grpc", help="protocol of --url")
+    status.add_argument("--timeout-s", type=float, default=10.0, help="seconds to wait for the server")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
     status.set_defaults(run=_status)
 
     export = experts.add_parser("export", help="turn a checkpoint into a new version of a model in a repository")
     export.add_argument("name", help="model (directory) in the repository, e.g. depth")
     export.add_argument("--checkpoint", type=Path, required=True, help="checkpoint directory (see experts_triton/README.md)")
-    export.add_argument("--format", choices=["hf", "onnx", "torchscript"], default="hf")
-    export.add_argument("--repository", type=Path, default=MODEL_REPOSITORY)
+    export.add_argument("--format", choices=["hf", "onnx", "torchscript"], default="hf", help="checkpoint format (reconstruction: onnx)")
+    export.add_argument("--repository", type=Path, default=MODEL_REPOSITORY, help="repository that gets the new version")
+    export.add_argument(
+        "--param",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config parameter the checkpoint needs, written into config.pbtxt, e.g. fov_deg=60 for depth (repeatable)",
+    )
     export.set_defaults(run=_export)
+
+    train_depth = experts.add_parser(
+        "train-depth", help="train a small metric Depth Anything on spatial_synth's training scenes (CPU) for the real depth backend"
+    )
+    train_depth.add_argument("--out", type=Path, required=True, help="checkpoint directory to write")
+    train_depth.add_argument("--minutes", type=float, default=9.0, help="wall-clock training budget")
+    train_depth.add_argument("--synth-root", type=Path, default=SYNTH_ROOT, help="spatial_synth data (its training split is used)")
+    train_depth.add_argument(
+        "--extra-scenes", type=int, default=200, help="extra training rooms rendered past the dataset's scene indices (in neither split; cached)"
+    )
+    train_depth.set_defaults(run=_train_depth)
+
+    from skill3d_eval.experts import convert_cli  # convert, gpu-repository
+
+    convert_cli.register(experts)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -131,16 +155,39 @@ def _died(server: TritonServer) -> str:
     return f"error: tritonserver (pid {server.pid}) died: it {how}" + (f"; the end of its log:\n{tail}" if tail else "")
 
 
+def reported(error_type: type[Exception], action: Callable[[], str]) -> int:
+    """Exit status of a command whose expected failures are `error_type`: 0 and what `action`
+    says, or 2 and `error: ...` on stderr (the message names the file or argument at fault)."""
+    try:
+        done = action()
+    except error_type as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(done)
+    return 0
+
+
 def _export(args: argparse.Namespace) -> int:
     from skill3d_eval.experts.export import ExportError, export_model
 
-    try:
-        exported = export_model(args.name, args.checkpoint, args.repository, args.format)
-    except ExportError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    print(f"exported {exported.name} version {exported.version} to {exported.path} (backend 'real')")
-    return 0
+    def export() -> str:
+        exported = export_model(args.name, args.checkpoint, args.repository, args.format, dict(args.param))
+        return f"exported {exported.name} version {exported.version} to {exported.path} (backend 'real')"
+
+    return reported(ExportError, export)
+
+
+def _train_depth(args: argparse.Namespace) -> int:
+    from skill3d_eval.experts.depth_training import DepthTrainingConfig, DepthTrainingError, train_depth
+
+    def train() -> str:
+        record = train_depth(args.synth_root, args.out, DepthTrainingConfig(minutes=args.minutes, extra_scenes=args.extra_scenes))
+        return (
+            f"trained on {record.frames} frames of {len(record.scenes)} training scenes: {record.steps} steps in {record.seconds:.0f} s; "
+            f"saved to {args.out}\nserve it: skill3d-eval experts export depth --checkpoint {args.out} --param fov_deg={record.fov_deg!r}"
+        )
+
+    return reported(DepthTrainingError, train)
 
 
 def _status(args: argparse.Namespace) -> int:

@@ -33,7 +33,7 @@ from skill3d_eval.experts.results import (
     SuperResolutionResult,
 )
 from skill3d_eval.experts.transport import ModelFailure, WireProtocol, TLSConfig, Transport, TransportFailure
-from skill3d_eval.records import ExpertCacheStats
+from skill3d_eval.records import ExpertCacheStats, ServedExpert
 
 
 def _check_image(image: Any, what: str = "image") -> np.ndarray:
@@ -114,6 +114,7 @@ class ExpertsClient:
         self._breakers: dict[str, CircuitBreaker] = {}
         self.cache = ResultCache(cache_dir) if cache_dir is not None else None
         self._identities: dict[str, str] = {}
+        self._served: dict[str, ServedExpert] = {}
         self._lock = threading.Lock()
         self.stats = ClientStats()
 
@@ -247,6 +248,12 @@ class ExpertsClient:
         except (TransportFailure, ModelFailure) as error:
             raise ExpertUnavailable(f"Triton at {self.url}: model metadata unavailable: {error}") from None
 
+    def served_experts(self, models: Sequence[str]) -> dict[str, ServedExpert]:
+        """Backend, version, checkpoint and config parameters of each model, read with its identity
+        (so the two describe the same configuration); ExpertUnavailable as `model_identities`."""
+        self.model_identities(models)
+        return {model: self._served[model] for model in models}
+
     def cache_stats(self) -> ExpertCacheStats | None:
         if self.cache is None:
             return None
@@ -277,6 +284,9 @@ class ExpertsClient:
         if model not in self._identities:
             version, parameters = transport.model_identity(model)
             digest = hashlib.sha256(json.dumps(parameters, sort_keys=True).encode()).hexdigest()[:16]
+            # Triton reports each parameter as {"string_value": ...}
+            strings = {key: str(value.get("string_value", "")) if isinstance(value, dict) else str(value) for key, value in parameters.items()}
+            self._served[model] = ServedExpert.from_config(version, strings)
             self._identities[model] = f"{version}|{digest}"
         return self._identities[model]
 

@@ -15,6 +15,7 @@ import json
 import shutil
 import tempfile
 from dataclasses import dataclass
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
 
@@ -44,7 +45,19 @@ class ExportedModel:
     path: Path  # the version directory
 
 
-def export_model(name: str, checkpoint: Path, repository: Path, fmt: ExportFormat = "hf") -> ExportedModel:
+def export_model(
+    name: str,
+    checkpoint: Path,
+    repository: Path,
+    fmt: ExportFormat = "hf",
+    parameters: Mapping[str, str] | None = None,
+    *,
+    copy: bool = True,
+) -> ExportedModel:
+    """`parameters` are further config parameters the checkpoint needs to be read correctly
+    (e.g. `fov_deg` of a depth model trained on one camera); they live in `config.pbtxt` beside it.
+    `copy=False` points the version at the checkpoint where it lies (absolute path) instead of
+    copying it: for throwaway repositories assembled per run, where multi-GB weights must not be duplicated."""
     from google.protobuf import text_format
     from tritonclient.grpc import model_config_pb2
 
@@ -65,14 +78,17 @@ def export_model(name: str, checkpoint: Path, repository: Path, fmt: ExportForma
     staging = Path(tempfile.mkdtemp(prefix=f".export-{version}-", dir=model_dir))
     try:
         shutil.copy2(shims[0], staging / "model.py")
-        shutil.copytree(checkpoint, staging / "checkpoint")
+        if copy:
+            shutil.copytree(checkpoint, staging / "checkpoint")
         staging.rename(model_dir / str(version))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     config = text_format.Parse(config_path.read_text(), model_config_pb2.ModelConfig())
     config.parameters["backend"].string_value = "real"
-    config.parameters["checkpoint"].string_value = "checkpoint"
+    config.parameters["checkpoint"].string_value = "checkpoint" if copy else str(Path(checkpoint).resolve())
+    for key, value in (parameters or {}).items():
+        config.parameters[key].string_value = str(value)
     header = f"# {name}: version {version} exported from a {fmt} checkpoint; backend 'real' (see experts_triton/README.md)\n"
     temporary = config_path.with_suffix(".pbtxt.tmp")
     temporary.write_text(header + text_format.MessageToString(config))

@@ -20,7 +20,7 @@ import numpy as np
 from skill3d_eval.experts.client import ExpertsClient
 from skill3d_eval.experts.errors import ExpertUnavailable
 from skill3d_eval.experts import results
-from skill3d_eval.records import ExpertCacheStats
+from skill3d_eval.records import ExpertCacheStats, ServedExpert
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +90,16 @@ class ReplicaPool:
         for problem in problems:
             logger.warning("replica not usable, calls will skip it: %s", problem)
         return next(iter(found.values()))
+
+    def served_experts(self, models: Sequence[str]) -> dict[str, ServedExpert]:
+        """What the first usable replica serves: `model_identities` refuses replicas that differ."""
+        problems = []
+        for client in self.clients:
+            try:
+                return client.served_experts(models)
+            except ExpertUnavailable as exc:
+                problems.append(str(exc))
+        raise ExpertUnavailable(f"no usable replica: {'; '.join(problems)}")
 
     def ready(self) -> bool:
         """True when any replica is ready: calls skip the others."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
+from typing import TypeVar
 
 from rich.console import Console
 from rich.table import Table
 
 from skill3d_eval.leaderboard.cells import cost_rows, score_rows
 from skill3d_eval.leaderboard.table import BenchmarkTable, Leaderboard
+
+T = TypeVar("T")
 
 CI_NOTE = "scores in %, [95% bootstrap CI over questions]; Δ avg: paired bootstrap vs the reference on the same questions"
 
@@ -43,8 +47,13 @@ def print_leaderboard(leaderboard: Leaderboard, console: Console | None = None) 
 
 
 def terminal_text(leaderboard: Leaderboard, width: int = 200) -> str:
+    return captured(print_leaderboard, leaderboard, width)
+
+
+def captured(print_view: Callable[[T, Console], None], view: T, width: int = 200) -> str:
+    """What `print_view` shows on a plain console `width` columns wide (files, tests)."""
     buffer = io.StringIO()
-    print_leaderboard(leaderboard, Console(file=buffer, width=width, color_system=None))
+    print_view(view, Console(file=buffer, width=width, color_system=None))
     return buffer.getvalue()
 
 

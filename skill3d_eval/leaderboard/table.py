@@ -71,7 +71,7 @@ class Leaderboard:
         return [flag for table in self.tables for flag in table.flagged]
 
 
-def _layout_with_extra_types(task: str, question_types: list[str]) -> Layout:
+def layout_with_extra_types(task: str, question_types: list[str]) -> Layout:
     """The task's layout plus a column for any question type it does not list."""
     layout = layout_for(task, question_types)
     extra = [qtype for qtype in dict.fromkeys(question_types) if layout.column_of(qtype) is None]
@@ -115,7 +115,7 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
     question_types = {q.question_id: q.question_type for q in reference.tasks[task].questions}
     by_id = [{q.question_id: q.score for q in run.tasks[task].questions} for run in members]
     matrix = np.array([[scores_of[qid] for qid in order] for scores_of in by_id])
-    layout = _layout_with_extra_types(task, [question_types[qid] for qid in order])
+    layout = layout_with_extra_types(task, [question_types[qid] for qid in order])
     stats = aggregate(matrix, [question_types[qid] for qid in order], layout, iterations=iterations, seed=seed)
     low, high = stats.interval()
     labels = [run.label for run in members]
@@ -157,11 +157,8 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
     return table, notes
 
 
-def build_leaderboard(run_dirs: Sequence[str | Path], reference: str | Path | None = None, *, iterations: int = 2000, seed: int = 0) -> Leaderboard:
-    """Load each run directory (labelled by its name) and build one table per benchmark task.
-
-    `reference`: a run's label or directory (default: the first run); significance is against it.
-    """
+def load_runs(run_dirs: Sequence[str | Path]) -> list[RunResult]:
+    """Each run directory, labelled by its name; the names must differ (they label the rows)."""
     if not run_dirs:
         raise LeaderboardError("no run directories given")
     runs = [load_run(Path(directory)) for directory in run_dirs]
@@ -169,6 +166,16 @@ def build_leaderboard(run_dirs: Sequence[str | Path], reference: str | Path | No
     duplicates = sorted({label for label in labels if labels.count(label) > 1})
     if duplicates:
         raise LeaderboardError(f"run directories must have distinct names (the row labels): {', '.join(duplicates)}")
+    return runs
+
+
+def build_leaderboard(run_dirs: Sequence[str | Path], reference: str | Path | None = None, *, iterations: int = 2000, seed: int = 0) -> Leaderboard:
+    """Load each run directory (labelled by its name) and build one table per benchmark task.
+
+    `reference`: a run's label or directory (default: the first run); significance is against it.
+    """
+    runs = load_runs(run_dirs)
+    labels = [run.label for run in runs]
     if reference is None:
         reference_run = runs[0]
     else:

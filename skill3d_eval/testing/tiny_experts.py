@@ -60,7 +60,7 @@ def tiny_orient_anything(out_dir: Path, *, image_size: int = 28, seed: int = 0) 
         Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64, image_size=image_size, patch_size=14)
     )
     out_dir = Path(out_dir)
-    OrientationNetwork(backbone.eval(), AngleBinHead(32, 64)).save(out_dir)
+    OrientationNetwork(backbone.eval(), AngleBinHead(32)).save(out_dir)
     BitImageProcessorPil(
         do_resize=True, size={"height": image_size, "width": image_size}, do_center_crop=False, do_normalize=True,
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225], do_convert_rgb=True,
@@ -95,15 +95,19 @@ def tiny_sam(out_dir: Path, *, image_size: int = 64, seed: int = 0) -> Path:
 
 def tiny_grounding_dino(out_dir: Path, *, words: tuple[str, ...] = (), seed: int = 0) -> Path:
     """Grounding DINO (Swin backbone, BERT text encoder) with a word-level BERT vocabulary (offline)
-    covering `words` and a `GroundingDinoProcessor` around the PIL image processor. Needs ≥ 128 px input."""
+    covering spatial_synth's category names and `words`, and a `GroundingDinoProcessor` around the
+    PIL image processor. Needs ≥ 128 px input."""
     import torch
     from transformers import (
         BertConfig, BertTokenizer, GroundingDinoConfig, GroundingDinoForObjectDetection, GroundingDinoImageProcessorPil,
         GroundingDinoProcessor, SwinConfig,
     )
 
+    from skill3d_eval.synth.catalogue import CATEGORIES
+
     torch.manual_seed(seed)
-    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "the", *dict.fromkeys(w.lower() for w in words)]
+    known = [word for category in CATEGORIES for word in category.name.split()] + list(words)
+    vocabulary = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "a", "the", *dict.fromkeys(w.lower() for w in known)]
     tokenizer = BertTokenizer(vocab={word: index for index, word in enumerate(vocabulary)}, do_lower_case=True)
     backbone = SwinConfig(
         image_size=128, patch_size=4, embed_dim=8, depths=[1, 1, 1, 1], num_heads=[1, 1, 1, 1], window_size=4,
@@ -171,3 +175,15 @@ def _export_onnx(module: Any, path: Path) -> None:
         dynamic_axes={"images": {1: "views", 3: "height", 4: "width"}, "camera_poses": {1: "views"}, "points": {1: "views", 2: "height", 3: "width"}},
         dynamo=False,
     )
+
+
+def tiny_checkpoints(out_dir: Path, *, words: tuple[str, ...] = ()) -> Path:
+    """One tiny checkpoint per expert in the `experts_checkpoints=DIR` layout (`DIR/<model>/`)."""
+    out_dir = Path(out_dir)
+    tiny_depth_anything(out_dir / "depth")
+    tiny_grounding_dino(out_dir / "detection", words=words)
+    tiny_sam(out_dir / "segmentation")
+    tiny_onnx_reconstructor(out_dir / "reconstruction")
+    tiny_swin2sr(out_dir / "super_resolution")
+    tiny_orient_anything(out_dir / "orientation")
+    return out_dir

@@ -2,13 +2,14 @@
 
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolArgumentError, ToolError
-from skill3d_eval.tools.perception import PERCEPTION_TOOLS
+from skill3d_eval.tools.perception import PERCEPTION_TOOLS, VIEW_TOOLS
 from skill3d_eval.tools.spatial import SPATIAL_TOOLS
 from skill3d_eval.tools.spec import Tool, ToolSet
 
 
-def default_toolset() -> ToolSet:
-    return ToolSet([*PERCEPTION_TOOLS, *SPATIAL_TOOLS])
+def default_toolset(*, views: bool = False) -> ToolSet:
+    """`views`: also the tools whose result is mainly a picture (`render_view`), for a model that is sent images."""
+    return ToolSet([*PERCEPTION_TOOLS, *SPATIAL_TOOLS, *(VIEW_TOOLS if views else [])])
 
 
 __all__ = ["Tool", "ToolArgumentError", "ToolContext", "ToolError", "ToolSet", "default_toolset"]

@@ -2,7 +2,10 @@
 
 Image references from the model are indices into the sample's own frames, checked here, so a
 model can never make a tool read a path or URL. Expert results are memoised per sample: the
-spatial tools ask for the same depth map or camera poses several times.
+spatial tools ask for the same depth map or camera poses several times, and a tool's visual
+evidence is drawn from the very result its JSON reports, without asking the expert again.
+The encoded evidence of the sample's calls is kept here, by sha256, for the loop to send:
+the trajectory only names it.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from skill3d_eval.records import Sample
-from skill3d_eval.experts import DepthResult, Experts, ReconstructionResult, SegmentationResult
+from skill3d_eval.experts import DepthResult, DetectionResult, Experts, NovelViewResult, ReconstructionResult, SegmentationResult, SuperResolutionResult
 from skill3d_eval.tools.errors import ToolError
 
 T = TypeVar("T")
@@ -25,6 +28,7 @@ class ToolContext:
         self.experts = experts
         self._memo: dict[Hashable, Any] = {}
         self.expert_calls = 0
+        self.evidence: dict[str, bytes] = {}  # sha256 -> encoded image (tools.visuals)
 
     @property
     def frame_count(self) -> int:
@@ -42,6 +46,21 @@ class ToolContext:
     def segment(self, index: int, prompt: str) -> SegmentationResult:
         frame = self.frame(index)
         return self._once(("segment", index, prompt.strip().lower()), lambda: self.experts.segment(frame, prompt))
+
+    def detect(self, index: int, categories: list[str]) -> DetectionResult:
+        frame = self.frame(index)
+        return self._once(("detect", index, tuple(categories)), lambda: self.experts.detect(frame, categories))
+
+    def super_resolve(self, index: int, box: tuple[int, int, int, int]) -> SuperResolutionResult:
+        """The crop `box` (x1, y1, x2, y2, integer pixels, already checked) of image `index`, enlarged."""
+        frame = self.frame(index)
+        x1, y1, x2, y2 = box
+        return self._once(("super_resolve", index, box), lambda: self.experts.super_resolve(frame[y1:y2, x1:x2]))
+
+    def novel_view(self, azimuth_deg: float, elevation_deg: float) -> NovelViewResult:
+        if self.frame_count == 0:
+            raise ToolError("this question has no images")
+        return self._once(("novel_view", azimuth_deg, elevation_deg), lambda: self.experts.render_view(self.sample.frames, azimuth_deg, elevation_deg))
 
     def cameras(self) -> ReconstructionResult:
         if self.frame_count == 0:

@@ -1,4 +1,6 @@
-"""Tools that expose one expert each, returning numbers the model can reason with."""
+"""Tools that expose one expert each, returning numbers the model can reason with, and
+(`observation_images`) the pictures behind those numbers: overlays, a depth colour map, the
+enlarged crop, a novel view."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from pydantic import BaseModel, Field
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
 from skill3d_eval.tools.spec import Tool
+from skill3d_eval.tools.visuals import DEPTH_COLORMAP, Visual, box_overlay, depth_colormap
 
 ImageIndex = Field(ge=0, le=1023, description="0-based index of the image in the order the images were given")
 
@@ -52,6 +55,15 @@ def estimate_depth(context: ToolContext, args: DepthArgs) -> dict[str, Any]:
     }
 
 
+def depth_evidence(context: ToolContext, args: DepthArgs, content: dict[str, Any]) -> list[Visual]:
+    summary = content["depth_m"]
+    if summary is None:
+        return []
+    near, far = summary["min"], summary["max"]
+    caption = f"depth of image {args.image} as a {DEPTH_COLORMAP} colour map: dark blue = {near} m (nearest) through green to dark red = {far} m (farthest); black = no depth"
+    return [Visual("depth_colormap", caption, depth_colormap(context.depth(args.image).depth, near, far))]
+
+
 class SegmentArgs(BaseModel):
     image: int = ImageIndex
     prompt: str = Field(min_length=1, max_length=80, description="Object category to find, e.g. 'chair'.")
@@ -64,6 +76,15 @@ def segment_objects(context: ToolContext, args: SegmentArgs) -> dict[str, Any]:
         for box, score, mask in zip(result.boxes, result.scores, result.masks)
     ]
     return {"image": args.image, "prompt": args.prompt, "count": len(instances), "instances": instances}
+
+
+def segment_evidence(context: ToolContext, args: SegmentArgs, content: dict[str, Any]) -> list[Visual]:
+    result = context.segment(args.image, args.prompt)
+    if not len(result):
+        return []
+    pixels = box_overlay(context.frame(args.image), result.boxes, [str(i) for i in range(len(result))], result.masks)
+    caption = f"image {args.image} with the {len(result)} '{args.prompt}' instance(s) found: masks tinted, boxes numbered as the instances list"
+    return [Visual("overlay", caption, pixels)]
 
 
 class ReconstructArgs(BaseModel):
@@ -96,7 +117,7 @@ class DetectArgs(BaseModel):
 
 
 def detect_objects(context: ToolContext, args: DetectArgs) -> dict[str, Any]:
-    result = context.experts.detect(context.frame(args.image), args.categories)
+    result = context.detect(args.image, args.categories)
     found = {category: [] for category in args.categories}
     for box, score, index in zip(result.boxes, result.scores, result.prompt_index):
         found[args.categories[int(index)]].append({"box_xyxy": [_r(v, 1) for v in box], "score": _r(score)})
@@ -104,6 +125,15 @@ def detect_objects(context: ToolContext, args: DetectArgs) -> dict[str, Any]:
         "image": args.image,
         "detections": [{"category": c, "count": len(boxes), "boxes": boxes} for c, boxes in found.items()],
     }
+
+
+def detect_evidence(context: ToolContext, args: DetectArgs, content: dict[str, Any]) -> list[Visual]:
+    boxes = [(f"{d['category']} {k}", box["box_xyxy"]) for d in content["detections"] for k, box in enumerate(d["boxes"])]
+    if not boxes:
+        return []
+    pixels = box_overlay(context.frame(args.image), [box for _, box in boxes], [label for label, _ in boxes])
+    caption = f"image {args.image} with the detected boxes, labelled 'category k' (the k-th box of that category in the JSON)"
+    return [Visual("overlay", caption, pixels)]
 
 
 class OrientationArgs(BaseModel):
@@ -135,7 +165,7 @@ def super_resolve(context: ToolContext, args: SuperResolveArgs) -> dict[str, Any
     x1, y1, x2, y2 = (int(round(v)) for v in args.box)
     if not (0 <= x1 < x2 <= width and 0 <= y1 < y2 <= height):
         raise ToolError(f"box {args.box} is empty or outside image {args.image} of size {width}x{height}")
-    result = context.experts.super_resolve(frame[y1:y2, x1:x2])
+    result = context.super_resolve(args.image, (x1, y1, x2, y2))
     enlarged = result.image.reshape(-1, 3)
     return {
         "image": args.image,
@@ -146,18 +176,51 @@ def super_resolve(context: ToolContext, args: SuperResolveArgs) -> dict[str, Any
     }
 
 
+def super_resolve_evidence(context: ToolContext, args: SuperResolveArgs, content: dict[str, Any]) -> list[Visual]:
+    """The restored crop itself: what super-resolution is for."""
+    result = context.super_resolve(args.image, tuple(content["box_xyxy"]))
+    width, height = content["size_px"]
+    caption = f"box {content['box_xyxy']} of image {args.image}, enlarged {result.scale}x to {width}x{height}"
+    return [Visual("super_resolution", caption, result.image)]
+
+
+class NovelViewArgs(BaseModel):
+    azimuth_deg: float = Field(ge=-180, le=180, description="Orbit about the scene's centre, degrees; positive moves the camera to its right.")
+    elevation_deg: float = Field(0.0, ge=-90, le=90, description="Degrees; positive raises the camera, looking down.")
+
+
+def render_view(context: ToolContext, args: NovelViewArgs) -> dict[str, Any]:
+    result = context.novel_view(args.azimuth_deg, args.elevation_deg)
+    return {
+        "azimuth_deg": args.azimuth_deg,
+        "elevation_deg": args.elevation_deg,
+        "frame": "camera of image 0 (x right, y down, z forward), metres",
+        "camera": {"position_m": [_r(v) for v in result.pose_c2w[:3, 3]], "forward": [_r(v) for v in result.pose_c2w[:3, 2]]},
+        "size_px": [int(result.image.shape[1]), int(result.image.shape[0])],
+        "covered_fraction": _r(result.image.any(axis=2).mean()),
+    }
+
+
+def render_view_evidence(context: ToolContext, args: NovelViewArgs, content: dict[str, Any]) -> list[Visual]:
+    result = context.novel_view(args.azimuth_deg, args.elevation_deg)
+    caption = f"the scene seen from image 0's camera orbited by azimuth {args.azimuth_deg} and elevation {args.elevation_deg} degrees; black = nothing reconstructed there"
+    return [Visual("novel_view", caption, result.image)]
+
+
 PERCEPTION_TOOLS: list[Tool] = [
     Tool(
         "estimate_depth",
         "Metric depth of one image (metres) with camera intrinsics; optionally the depth and camera-frame 3D position at given pixels.",
         DepthArgs,
         estimate_depth,
+        depth_evidence,
     ),
     Tool(
         "segment_objects",
         "Find all instances of an object category in one image: pixel boxes (x1, y1, x2, y2), scores and mask areas.",
         SegmentArgs,
         segment_objects,
+        segment_evidence,
     ),
     Tool(
         "reconstruct_cameras",
@@ -170,6 +233,7 @@ PERCEPTION_TOOLS: list[Tool] = [
         "Open-vocabulary detection in one image: for each category, the pixel boxes (x1, y1, x2, y2) and scores of every visible instance.",
         DetectArgs,
         detect_objects,
+        detect_evidence,
     ),
     Tool(
         "estimate_orientation",
@@ -179,8 +243,20 @@ PERCEPTION_TOOLS: list[Tool] = [
     ),
     Tool(
         "super_resolve",
-        "Enlarge the region of an image inside a pixel box (for small or distant objects); reports the enlarged size and mean colour.",
+        "Enlarge the region of an image inside a pixel box (for small or distant objects); reports the enlarged size and mean colour (and shows the enlarged region when images are enabled).",
         SuperResolveArgs,
         super_resolve,
+        super_resolve_evidence,
+    ),
+]
+
+# Offered only with `observation_images`: without the picture, a novel view says little.
+VIEW_TOOLS: list[Tool] = [
+    Tool(
+        "render_view",
+        "Render the scene from a virtual camera: image 0's camera orbited about the scene's centre by an azimuth and an elevation (degrees). Returns the virtual camera's pose; the rendered view is attached as an image.",
+        NovelViewArgs,
+        render_view,
+        render_view_evidence,
     ),
 ]

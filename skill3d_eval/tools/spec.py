@@ -1,7 +1,8 @@
 """Tools are declared once: a name, a description, a pydantic argument model and a function.
 
 The OpenAI function schema the model sees and the validation its calls go through are both
-derived from that one declaration, so they cannot drift apart.
+derived from that one declaration, so they cannot drift apart. A tool may also declare the
+visual evidence it can show (`tools.visuals`); it is drawn only when the caller asks for it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from skill3d_eval.records import Observation, ObservationFailure
 from skill3d_eval.experts.errors import ExpertError
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolArgumentError, ToolError
+from skill3d_eval.tools.visuals import Visual, encode_visual
 
 ArgsT = TypeVar("ArgsT", bound=BaseModel)
 
@@ -30,6 +32,9 @@ class Tool(Generic[ArgsT]):
     description: str
     arguments: type[ArgsT]
     run: Callable[[ToolContext, ArgsT], dict[str, Any]]
+    # Pictures of the result `run` returned (its JSON is the third argument), from the context's
+    # memoised expert results: no expert is asked twice.
+    evidence: Callable[[ToolContext, ArgsT, dict[str, Any]], list[Visual]] | None = None
 
     @cached_property
     def parameters_schema(self) -> dict[str, Any]:
@@ -73,8 +78,12 @@ class ToolSet:
     def openai_schemas(self) -> list[dict[str, Any]]:
         return self._schemas
 
-    def call(self, context: ToolContext, name: str, arguments: dict[str, Any] | str, call_id: str) -> Observation:
-        """Run one call; any failure becomes an error observation, never an exception."""
+    def call(self, context: ToolContext, name: str, arguments: dict[str, Any] | str, call_id: str, *, evidence: bool = False) -> Observation:
+        """Run one call; any failure becomes an error observation, never an exception.
+
+        `evidence`: also draw the tool's visual evidence; its bytes go to `context.evidence`,
+        the observation names them.
+        """
         started = time.perf_counter()
         tool = self.tools.get(name)
         failure: ObservationFailure = "unknown_tool"
@@ -85,7 +94,13 @@ class ToolSet:
             parsed = tool.parse(arguments)
             failure = "tool_error"
             content = tool.run(context, parsed)
+            visuals = tool.evidence(context, parsed, content) if evidence and tool.evidence else []
         except (ToolError, ExpertError) as exc:
             kind: ObservationFailure = "expert_error" if isinstance(exc, ExpertError) else failure
             return Observation(tool_call_id=call_id, name=name, ok=False, error=str(exc), failure=kind, seconds=time.perf_counter() - started)
-        return Observation(tool_call_id=call_id, name=name, ok=True, content=content, seconds=time.perf_counter() - started)
+        images = []
+        for visual in visuals:
+            encoded = encode_visual(visual)
+            context.evidence[encoded.reference.sha256] = encoded.data
+            images.append(encoded.reference)
+        return Observation(tool_call_id=call_id, name=name, ok=True, content=content, images=images, seconds=time.perf_counter() - started)

@@ -1,7 +1,8 @@
 """`real` backends of segmentation (SAM), super_resolution (Swin2SR), orientation (DINOv2 +
 angle-bin head) and reconstruction (ONNX runner): tiny random models built from configs (or
 exported to ONNX) in the test, exported into a copy of the repository, served by one Triton
-server and called through the client and tritonclient. Shapes, dtypes and the deterministic
+server and called through the client and tritonclient (a text prompt to segmentation goes to
+detection through BLS, then to SAM). Shapes, dtypes and the deterministic
 parts (crop sizes, fitted intrinsics, poses relative to view 0) are checked; weights are random."""
 
 from __future__ import annotations
@@ -59,8 +60,19 @@ def test_sam_segments_box_prompts(real_experts, image):
     assert result.masks.dtype == np.bool_ and result.masks.shape == (2, 48, 80)
     assert result.scores.dtype == np.float32 and result.scores.shape == (2,)
     assert result.boxes.shape == (2, 4) and result.meta["backend"] == "real" and result.meta["model_version"] == "2"
-    with pytest.raises(ExpertRequestError, match="box prompts"):
-        real_experts.segment(image, "chair")
+
+
+def test_sam_segments_text_prompts_through_detection(real_experts):
+    """A text prompt is the `detection` model's boxes for it (BLS), each segmented by SAM."""
+    image = np.random.default_rng(1).integers(0, 256, (120, 160, 3), dtype=np.uint8)
+    detected = real_experts.detect(image, ["chair"])
+    result = real_experts.segment(image, "chair")
+    assert result.masks.shape == (len(detected), 120, 160) and result.labels == ["chair"] * len(detected)
+    np.testing.assert_allclose(result.scores, detected.scores)
+    assert result.meta["detector"]["model"] == "detection" and result.meta["detector"]["model_version"] == "2"
+    np.testing.assert_allclose(result.meta["detector"]["boxes"], detected.boxes, atol=1e-4)
+    with pytest.raises(ExpertRequestError, match="PROMPT is empty"):
+        real_experts.infer("segmentation", {"IMAGE": image, "PROMPT": np.array([b" "], dtype=np.object_)}, ["MASKS"])
 
 
 def test_swin2sr_doubles_the_crop(real_experts, image):
@@ -71,7 +83,7 @@ def test_swin2sr_doubles_the_crop(real_experts, image):
 
 def test_orient_anything_angles_lie_in_their_bins(real_experts, image):
     result = real_experts.orient(image, [10, 5, 50, 40])
-    assert 0 <= result.azimuth_deg < 360 and -90 <= result.elevation_deg < 90 and -90 <= result.rotation_deg < 90
+    assert 0 <= result.azimuth_deg < 360 and -90 <= result.elevation_deg < 90 and -180 <= result.rotation_deg < 180
     assert result.azimuth_deg == int(result.azimuth_deg) and 0 <= result.confidence <= 1
     assert result.meta["backend"] == "real"
 

@@ -87,6 +87,15 @@ def test_oracle_without_a_root_fails_to_load(tmp_path):
     server.stop()
 
 
+def test_a_misspelt_config_parameter_fails_the_load_instead_of_changing_nothing(oracle_frames):
+    server = TritonServer(
+        MODEL_REPOSITORY, EXPERTS_VENV, models=["depth"], parameters={"oracle_root": str(oracle_frames.root), "depth_scale_noise": "0.1"}
+    )
+    with pytest.raises(ExpertServerError, match=r"depth: unknown config parameter\(s\) \['depth_scale_noise'\] \(known: .*depth_scale_error"):
+        server.start()
+    server.stop()
+
+
 def test_missing_model_and_missing_venv_are_reported_before_launch(tmp_path):
     with pytest.raises(ExpertServerError, match="no config.pbtxt"):
         TritonServer(MODEL_REPOSITORY, EXPERTS_VENV, models=["teleportation"]).start()

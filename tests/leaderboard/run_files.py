@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from skill3d_eval.records import AnswerSource, ExpertsInfo, Observation, RunInfo, ToolCall, Trajectory, Turn
+from skill3d_eval.records import AnswerSource, ExpertsInfo, Observation, RunInfo, ServedExpert, ToolCall, Trajectory, Turn
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.scoring.vsibench import task_scores
 
@@ -43,6 +43,7 @@ class RunSpec:
     tool_calls_per_question: int = 1
     settings: dict = field(default_factory=dict)  # more recorded settings (model, temperature, expert_parameters, ...)
     experts: dict[str, str] = field(default_factory=dict)  # served expert models' 'version|config digest'
+    served: dict[str, ServedExpert] = field(default_factory=dict)  # what each served expert was (backend, checkpoint, ...)
     answer_sources: dict[str, AnswerSource] = field(default_factory=dict)
 
 
@@ -71,7 +72,7 @@ def write_run(directory: Path, spec: RunSpec) -> Path:
     if spec.trajectories:
         log = TrajectoryLog(directory / "trajectories" / f"{spec.policy}-abc")
         settings = {"policy": spec.policy, **({"num_frames": spec.frames} if spec.frames is not None else {}), **spec.settings}
-        experts = ExpertsInfo(triton_url="h:1", models=spec.experts) if spec.experts else None
+        experts = ExpertsInfo(triton_url="h:1", models=spec.experts, served=spec.served) if spec.experts or spec.served else None
         log.write_run_info(RunInfo(run_id="x", settings=settings, library_sha256=spec.library, experts=experts, answer_sources=spec.answer_sources))
         for doc_id, q in enumerate(spec.questions):
             library = spec.trajectory_libraries[doc_id] if doc_id < len(spec.trajectory_libraries) else spec.library

@@ -130,7 +130,7 @@ def test_differences_in_how_a_run_was_made_are_flagged_on_its_ranked_row(tmp_pat
         "other_model": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "model": "qwen2.5-vl-7b", "temperature": 0.7}}),
         "other_turns": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "max_turns": 3}}),
         "other_depth": RunSpec(counting(scores), **{**spec, "experts": {**SERVED, "depth": "1|noisy"}}),
-        "other_noise": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "expert_parameters": {"depth_scale_noise": "0.1"}}}),
+        "other_noise": RunSpec(counting(scores), **{**spec, "settings": {**LLM, "expert_parameters": {"depth_scale_error": "0.1"}}}),
         "other_frames": RunSpec(counting(scores), **{**spec, "frames": 16}),
         "other_library": RunSpec(counting(scores), **{**spec, "library": "f" * 64}),
         "tool_agent": RunSpec(counting(scores), **{**spec, "policy": "tool_agent", "library": None}),
@@ -146,7 +146,7 @@ def test_differences_in_how_a_run_was_made_are_flagged_on_its_ranked_row(tmp_pat
     assert flagged[("other_model", "llm")] == "model 'qwen2.5-vl-7b' vs 'gpt-4o'; temperature 0.7 vs 0.0"
     assert flagged[("other_turns", "llm")] == "max_turns 3 vs 6"
     assert flagged[("other_depth", "experts")] == "depth '1|noisy' vs '1|aaaa'"
-    assert flagged[("other_noise", "experts")] == "expert_parameters {'depth_scale_noise': '0.1'} vs None"
+    assert flagged[("other_noise", "experts")] == "expert_parameters {'depth_scale_error': '0.1'} vs None"
     assert flagged[("other_frames", "frames")] == "16 vs 32"
     assert flagged[("other_library", "library")] == f"{'f' * 12} vs {'e' * 12}"
     assert table.runs.loc["tool_agent", "differs"] == "policy, library" and table.runs.loc["same", "differs"] == ""

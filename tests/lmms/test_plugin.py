@@ -40,8 +40,8 @@ def test_fingerprint_ignores_where_output_goes_but_not_what_is_computed():
 
 
 def test_json_object_arguments_are_parsed_when_the_settings_are_built():
-    settings = Settings.from_model_args({"expert_parameters": '{"depth_scale_noise": 0.05}', "expert_headers": '{"Authorization": "Bearer t"}'})
-    assert settings.expert_parameters == {"depth_scale_noise": "0.05"} and settings.expert_headers == {"Authorization": "Bearer t"}
+    settings = Settings.from_model_args({"expert_parameters": '{"depth_scale_error": 0.05}', "expert_headers": '{"Authorization": "Bearer t"}'})
+    assert settings.expert_parameters == {"depth_scale_error": "0.05"} and settings.expert_headers == {"Authorization": "Bearer t"}
     for bad, reason in (("{oops", "must be a JSON object"), ("[1]", "got list")):
         with pytest.raises(SettingsError, match=f"expert_headers: .*{reason}"):
             Settings.from_model_args({"expert_headers": bad})
@@ -62,4 +62,4 @@ def test_fingerprint_follows_the_library_content_and_the_served_experts_not_path
     assert a.fingerprint(library_sha256="h1") != a.fingerprint(library_sha256="h2")
     served = {"depth": "1|abc", "segmentation": "1|def"}
     assert a.fingerprint(experts=served) != a.fingerprint(experts={**served, "depth": "1|noisy"})
-    assert a.fingerprint() != Settings(policy="program", expert_parameters={"depth_scale_noise": "0.1"}).fingerprint()
+    assert a.fingerprint() != Settings(policy="program", expert_parameters={"depth_scale_error": "0.1"}).fingerprint()
