@@ -24,6 +24,8 @@ $(VENV)/.stamp: pyproject.toml experts_triton/pyproject.toml constraints/evaluat
 	# The verified versions of everything else (constraints/): a newer release on the registry cannot break setup.
 	$(VENV)/bin/pip install -q -c constraints/evaluator.txt -e ./experts_triton -e ".[dev,train]" 2>&1 | $(QUIET_PIP)
 	$(VENV)/bin/python -c "import torch, lmms_eval, trl, skill3d_eval, skill3d_experts"
+	# `lmms-eval tasks list` imports no plugin: a .pth puts our tasks/ on its search path (skill3d_eval/lmms/task_search_path.py).
+	$(VENV)/bin/python -m skill3d_eval.lmms.task_search_path
 	touch $@
 
 $(XVENV)/.stamp: experts_triton/pyproject.toml constraints/experts.txt

@@ -18,8 +18,8 @@ from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY, SYNTH_ROOT
 
 def register(commands: argparse._SubParsersAction) -> None:
     demo = commands.add_parser("demo", help="evolve skills on spatial_synth train, evaluate baselines and skills on test, print the leaderboard")
-    demo.add_argument("--data", type=Path, default=SYNTH_ROOT)
-    demo.add_argument("--output-dir", type=Path, default=Path("runs") / "demo")
+    demo.add_argument("--data", type=Path, default=SYNTH_ROOT, help="spatial_synth dataset root (skill3d-eval synth generate)")
+    demo.add_argument("--output-dir", type=Path, default=Path("runs") / "demo", help="runs, evolved library and leaderboard are written here")
     demo.add_argument("--limit", type=int, help="evaluate only the first N test questions")
     demo.set_defaults(run=_demo)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from skill3d_eval.records import FailureReason, RunOutcome, Trajectory
+from skill3d_eval.records import FailedQuestion, FailureReason, RunOutcome, Trajectory
 
 EXIT_CONFIGURATION = 2  # invalid --model_args, library, output directory, a busy run directory
 EXIT_PREFLIGHT = 3  # an endpoint the run needs (Triton, its models, the LLM) or the dataset's media is unusable
 EXIT_FAILED_QUESTIONS = 4  # more than max_failed_fraction of the questions ended in a recorded error
 TOP_FAILURES = 3
+FIRST_FAILED = 5
 
 
 class RunAborted(Exception):
@@ -44,4 +45,5 @@ def summarize(trajectories: Sequence[Trajectory], max_failed_fraction: float) ->
         failed=len(failed),
         max_failed_fraction=max_failed_fraction,
         top_failures=[FailureReason(reason=kind, count=count, example=examples[kind]) for kind, count in kinds.most_common(TOP_FAILURES)],
+        first_failed=[FailedQuestion(sample_id=t.sample_id, reason=t.error_kind, error=t.error or "error") for t in failed[:FIRST_FAILED]],
     )

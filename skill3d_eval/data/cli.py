@@ -9,7 +9,7 @@ from pathlib import Path
 def register(commands: argparse._SubParsersAction) -> None:
     data = commands.add_parser("data", help="benchmark data from local sources").add_subparsers(dest="action", required=True)
     local = data.add_parser("local-task", help="write an --include_path YAML pointing one of our tasks at local files")
-    local.add_argument("task")
+    local.add_argument("task", help="one of our task names, e.g. vsi_bench or cvbench_3d")
     local.add_argument("--test", type=Path, required=True, help="parquet / JSONL file, save_to_disk dir, or a dir of <split>.parquet")
     local.add_argument("--train", type=Path, help="a training split file of the same type")
     local.add_argument("--video-root", type=Path, help="directory videos are found under (vsi_bench)")
@@ -17,9 +17,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     local.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
     local.set_defaults(run=_local_task)
     splits = data.add_parser("skill3d-splits", help="override YAMLs for the original system's skill3d_splits/*.jsonl")
-    splits.add_argument("splits_dir", type=Path)
+    splits.add_argument("splits_dir", type=Path, help="directory of the original system's skill3d_splits/*.jsonl")
     splits.add_argument("--media-root", type=Path, required=True, help="the root image/video paths are relative to")
-    splits.add_argument("--out", type=Path, required=True)
+    splits.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
     splits.set_defaults(run=_skill3d_splits)
 
 

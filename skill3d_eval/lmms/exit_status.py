@@ -7,7 +7,9 @@ failed lets lmms-eval score and write its results first: the run's outcome (fail
 reasons) is added to the results file as it is saved, and once the last file is written (the
 samples of the last task, with `--log_samples`) the process exits with `EXIT_FAILED_QUESTIONS`
 when too many questions failed. Should lmms-eval never reach its save (it failed after us), an
-exit hook still ends the process non-zero.
+exit hook still ends the process non-zero. That hook also ends every run, success or not, with
+its report on stderr (`final_report`): the run directory, the failed count and the first failed
+questions by sample id, after lmms-eval's own output where a reader looks last.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ import sys
 import threading
 from typing import Any, NoReturn
 
-from skill3d_eval.outcome import EXIT_FAILED_QUESTIONS, RunAborted
+from skill3d_eval.outcome import EXIT_FAILED_QUESTIONS, FIRST_FAILED, RunAborted
 from skill3d_eval.records import RunOutcome
 
 RESULTS_KEY = "skill3d"
 
 _outcomes: list[RunOutcome] = []
+_run_dirs: list[str] = []
+_results_saved = False
 _pending_tasks: set[str] = set()
 _state = threading.Lock()
 
@@ -37,6 +41,8 @@ def record(outcome: RunOutcome, run_dir: os.PathLike | str) -> None:
     """Remember the outcome for the results file and the exit status; say it now, loudly if failed."""
     with _state:
         _outcomes.append(outcome)
+        if str(run_dir) not in _run_dirs:
+            _run_dirs.append(str(run_dir))
     verdict = "" if outcome.ok else "RUN FAILED: "
     print(f"skill3d: {verdict}{outcome.summary()}; run directory: {run_dir}", file=sys.stderr, flush=True)
 
@@ -51,23 +57,38 @@ def combined() -> RunOutcome | None:
             failed=sum(o.failed for o in _outcomes),
             max_failed_fraction=min(o.max_failed_fraction for o in _outcomes),
             top_failures=sorted(top, key=lambda reason: -reason.count)[:3],
+            first_failed=[question for outcome in _outcomes for question in outcome.first_failed][:FIRST_FAILED],
         )
 
 
+def final_report(outcome: RunOutcome, run_dirs: list[str], *, results_saved: bool) -> list[str]:
+    """The run's last lines; the last one says how it ended (scripts read the last `skill3d:` line)."""
+    lines = [f"skill3d: run directory: {run_dir} (trajectories.jsonl, run_info.json)" for run_dir in run_dirs]
+    lines += [f"skill3d: failed question {q.sample_id}: {q.reason}: {' '.join(q.error.split())[:200]}" for q in outcome.first_failed]
+    if outcome.ok:
+        lines.append(f"skill3d: run finished: {outcome.summary()}")
+    elif results_saved:
+        lines.append(f"skill3d: RUN FAILED, exiting with status {EXIT_FAILED_QUESTIONS}: {outcome.summary()}")
+    else:
+        lines.append(f"skill3d: RUN FAILED, lmms-eval did not save results; exiting with status {EXIT_FAILED_QUESTIONS}: {outcome.summary()}")
+    return lines
+
+
 def _exit_if_failed() -> None:
+    global _results_saved
+    _results_saved = True
     outcome = combined()
-    with _state:
-        _outcomes.clear()
     if outcome is not None and not outcome.ok:
-        print(f"skill3d: exiting with status {EXIT_FAILED_QUESTIONS}: {outcome.summary()}", file=sys.stderr, flush=True)
         raise SystemExit(EXIT_FAILED_QUESTIONS)
 
 
 def _at_exit() -> None:
     outcome = combined()
-    if outcome is not None and not outcome.ok:
-        print(f"skill3d: lmms-eval did not save results; exiting with status {EXIT_FAILED_QUESTIONS}: {outcome.summary()}", file=sys.stderr, flush=True)
-        sys.stdout.flush()
+    if outcome is None:
+        return
+    sys.stdout.flush()
+    print("\n".join(final_report(outcome, _run_dirs, results_saved=_results_saved)), file=sys.stderr, flush=True)
+    if not outcome.ok and not _results_saved:
         os._exit(EXIT_FAILED_QUESTIONS)
 
 

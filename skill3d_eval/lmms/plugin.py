@@ -1,38 +1,36 @@
 """lmms-eval plugin entry point (`[project.entry-points."lmms_eval.models"]`).
 
-lmms-eval calls `manifests()` while importing its model registry, which happens before its
-CLI builds the TaskManager. lmms-eval has no supported way for a package to contribute task
-YAMLs, so this is also where our `tasks/` directory is added to every TaskManager's search
-path: `lmms-eval --tasks spatial_synth` then works without `--include_path`. It is also where
-the run's exit status is wired in (`exit_status`): lmms-eval would exit 0 whatever happened.
+lmms-eval calls `manifests()` while importing `lmms_eval.models`, which its CLI does before it
+builds the TaskManager. That import is our one hook into an `lmms-eval` process, so it does
+three things besides returning the manifest:
+- our `tasks/` directory joins every TaskManager's search path (`task_search_path`):
+  `lmms-eval --tasks spatial_synth` works without `--include_path`;
+- `skill3d` joins the model table `lmms-eval models` prints. That command lists lmms-eval's
+  static `AVAILABLE_*_MODELS` dicts, not the registry our manifest goes into; adding to the
+  dict is what lmms-eval's own (deprecated) `LMMS_EVAL_PLUGINS` loader does for a plugin model;
+- the run's exit status and end-of-run report are wired in (`exit_status`): lmms-eval would
+  exit 0 whatever happened.
 """
 
 from __future__ import annotations
 
 from lmms_eval.models.registry_v2 import ModelManifest
 
-from skill3d_eval.lmms import exit_status
-from skill3d_eval.settings import TASKS_DIR
+from skill3d_eval.lmms import exit_status, task_search_path
+
+MODEL_ID = "skill3d"
+CLASS_PATH = "skill3d_eval.lmms.model.Skill3D"
 
 
 def manifests() -> list[ModelManifest]:
-    include_our_tasks()
+    task_search_path.watch()
     exit_status.install()
-    return [ModelManifest(model_id="skill3d", simple_class_path="skill3d_eval.lmms.model.Skill3D")]
+    list_in_the_model_table()
+    return [ModelManifest(model_id=MODEL_ID, simple_class_path=CLASS_PATH)]
 
 
-def include_our_tasks() -> None:
-    from lmms_eval.tasks import TaskManager
+def list_in_the_model_table() -> None:
+    # `lmms_eval.models` is still being imported (it is calling us), its model dicts already exist.
+    import lmms_eval.models as lmms_models
 
-    original = TaskManager.initialize_tasks
-    if getattr(original, "_skill3d_tasks", False):
-        return
-
-    def initialize_tasks(self, include_path=None, include_defaults=True):
-        paths = [include_path] if isinstance(include_path, str) else list(include_path or [])
-        if str(TASKS_DIR) not in paths:
-            paths.append(str(TASKS_DIR))
-        return original(self, include_path=paths, include_defaults=include_defaults)
-
-    initialize_tasks._skill3d_tasks = True
-    TaskManager.initialize_tasks = initialize_tasks
+    lmms_models.AVAILABLE_SIMPLE_MODELS.setdefault(MODEL_ID, CLASS_PATH)

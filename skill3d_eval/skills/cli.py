@@ -21,26 +21,28 @@ def register(commands: argparse._SubParsersAction) -> None:
         parser.set_defaults(run=run)
         return parser
 
-    on_store("init", "create the store (migrating an old one) and load the seed skills", _init).add_argument("--seeds", type=Path, default=None)
+    on_store("init", "create the store (migrating an old one) and load the seed skills", _init).add_argument(
+        "--seeds", type=Path, default=None, help="directory of seed skill files (default: the bundled seeds)"
+    )
 
     evolve = on_store("evolve", "promote skills and lessons from training-split trajectories", _evolve)
     evolve.add_argument("--trajectories", type=Path, nargs="+", required=True, help="trajectories.jsonl files")
     evolve.add_argument("--references", type=Path, required=True, help="the split's parquet (ground truth by row)")
-    evolve.add_argument("--split", default="train")
-    evolve.add_argument("--min-successes", type=int, default=3)
-    evolve.add_argument("--success-threshold", type=float, default=0.5)
+    evolve.add_argument("--split", default="train", help="the split the trajectories answered; evolution refuses any other")
+    evolve.add_argument("--min-successes", type=int, default=3, help="successful trajectories a workflow needs to be promoted")
+    evolve.add_argument("--success-threshold", type=float, default=0.5, help="score at which a trajectory counts as a success")
     evolve.add_argument("--distill-model", default=None, help="rewrite promoted skills' strategy and lessons with this model (OpenAI-compatible)")
     evolve.add_argument("--distill-base-url", default=None, help="endpoint for --distill-model (default: the SDK's OPENAI_BASE_URL)")
 
     freeze = on_store("freeze", "write an immutable, content-hashed snapshot of the active skills", _freeze)
-    freeze.add_argument("--out", type=Path, default=REPO_ROOT / "skill_store" / "snapshots")
-    freeze.add_argument("--embedder", choices=["minilm-l6-v2", "lexical-hash-384"], default="minilm-l6-v2")
+    freeze.add_argument("--out", type=Path, default=REPO_ROOT / "skill_store" / "snapshots", help="directory the snapshot file is written to")
+    freeze.add_argument("--embedder", choices=["minilm-l6-v2", "lexical-hash-384"], default="minilm-l6-v2", help="embedding of skills for retrieval")
 
-    on_store("export", "write the store as JSON", _export).add_argument("--out", type=Path, required=True)
-    on_store("import", "add or replace skills from a JSON export", _import).add_argument("--file", type=Path, required=True)
+    on_store("export", "write the store as JSON", _export).add_argument("--out", type=Path, required=True, help="JSON file to write")
+    on_store("import", "add or replace skills from a JSON export", _import).add_argument("--file", type=Path, required=True, help="a `skills export` JSON file")
 
     leakage = skills.add_parser("check-leakage", help="refuse a library built from the evaluated split's scenes or questions")
-    leakage.add_argument("--library", type=Path, required=True)
+    leakage.add_argument("--library", type=Path, required=True, help="frozen snapshot (skills freeze)")
     leakage.add_argument("--dataset", type=Path, required=True, help="the evaluated split's parquet")
     leakage.set_defaults(run=_check_leakage)
 

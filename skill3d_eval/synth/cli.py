@@ -11,12 +11,12 @@ from skill3d_eval.settings import SYNTH_ROOT
 def register(commands: argparse._SubParsersAction) -> None:
     synth = commands.add_parser("synth", help="the spatial_synth benchmark").add_subparsers(dest="action", required=True)
     generate = synth.add_parser("generate", help="render scenes and write the dataset")
-    generate.add_argument("--out", type=Path, default=SYNTH_ROOT)
-    generate.add_argument("--scenes", type=int, default=24)
-    generate.add_argument("--seed", type=int, default=0)
-    generate.add_argument("--frames", type=int, default=8)
-    generate.add_argument("--width", type=int, default=256)
-    generate.add_argument("--height", type=int, default=192)
+    generate.add_argument("--out", type=Path, default=SYNTH_ROOT, help="dataset root to write (data/, scenes/, oracle/, meta.json)")
+    generate.add_argument("--scenes", type=int, default=24, help="rooms to render, split by scene into train and test")
+    generate.add_argument("--seed", type=int, default=0, help="same seed, same scenes and questions")
+    generate.add_argument("--frames", type=int, default=8, help="camera views rendered per scene")
+    generate.add_argument("--width", type=int, default=256, help="frame width in pixels")
+    generate.add_argument("--height", type=int, default=192, help="frame height in pixels")
     generate.add_argument("--min-objects", type=int, default=4, help="clutter: fewest objects per room")
     generate.add_argument("--max-objects", type=int, default=10, help="clutter: most objects per room (<= 10)")
     generate.add_argument(
