@@ -47,7 +47,7 @@ MEDIA_PREFLIGHT_ROWS = 3
 # Tasks over spatial_synth, whose frames the oracle backends know; every other task needs real experts.
 ORACLE_TASK_PREFIX = "spatial_synth"
 # Configuration problems the session can meet; each ends the run with EXIT_CONFIGURATION.
-_CONFIGURATION_ERRORS = (SettingsError, SnapshotError, LeakageError, RunDirectoryBusy, AnswerDataError)
+_CONFIGURATION_ERRORS = (SettingsError, SnapshotError, LeakageError, RunDirectoryBusy, AnswerDataError, CheckpointError)
 
 
 @dataclass(frozen=True)
@@ -193,10 +193,7 @@ class EvaluationSession:
             if checkpoints:
                 scratch = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="skill3d-repository-")))
                 with _configuration_errors():
-                    try:
-                        repository = assemble_repository(settings.model_repository, checkpoints, scratch / "repository")
-                    except CheckpointError as exc:
-                        raise SettingsError(str(exc)) from None
+                    repository = assemble_repository(settings.model_repository, checkpoints, scratch / "repository")
             oracle = {"oracle_root": str(settings.oracle_root.resolve())} if oracle_models else {}
             server = TritonServer(
                 repository,
@@ -208,19 +205,17 @@ class EvaluationSession:
                 server.start()
             except Exception as exc:
                 raise PreflightError(f"the local Triton server did not start: {exc}") from exc
+            stack.callback(server.stop)
             self._server = server
-            try:
-                url = server.grpc_url if settings.expert_protocol == "grpc" else server.http_url
-                with ExpertsClient(url, **options) as client:
-                    models, served = _ready_models(client, server.models, "the local Triton server")
-                    yield client, ExpertsInfo(
-                        triton_url=url, started_locally=True, repository=str(settings.model_repository),
-                        oracle_root=str(settings.oracle_root) if oracle_models else None, models=models, served=served,
-                        checkpoints={name: str(path) for name, path in checkpoints.items()},
-                    )
-            finally:
-                self._server = None
-                server.stop()
+            stack.callback(setattr, self, "_server", None)
+            url = server.grpc_url if settings.expert_protocol == "grpc" else server.http_url
+            client = stack.enter_context(ExpertsClient(url, **options))
+            models, served = _ready_models(client, server.models, "the local Triton server")
+            yield client, ExpertsInfo(
+                triton_url=url, started_locally=True, repository=str(settings.model_repository),
+                oracle_root=str(settings.oracle_root) if oracle_models else None, models=models, served=served,
+                checkpoints={name: str(path) for name, path in checkpoints.items()},
+            )
 
     def _local_checkpoints(self, tasks: Iterable[str]) -> dict[str, Path]:
         """The real checkpoints a local server serves. The oracle backends know only spatial_synth's
@@ -228,10 +223,7 @@ class EvaluationSession:
         refusing here beats a run whose every tool call fails."""
         settings = self.settings
         with _configuration_errors():
-            try:
-                checkpoints = resolve_checkpoints(settings.experts_checkpoints, EXPERT_MODELS) if settings.experts_checkpoints else {}
-            except CheckpointError as exc:
-                raise SettingsError(str(exc)) from None
+            checkpoints = resolve_checkpoints(settings.experts_checkpoints, EXPERT_MODELS) if settings.experts_checkpoints else {}
         real_tasks = sorted(task for task in tasks if not task.startswith(ORACLE_TASK_PREFIX))
         missing = [m for m in EXPERT_MODELS if m not in checkpoints]
         if real_tasks and missing:

@@ -122,7 +122,7 @@ def load_frames(synth_root: Path, split: str, scenes: Sequence[str] | None = Non
     import pandas as pd
     from skill3d_experts.oracle_store import OracleStore
 
-    from skill3d_eval.synth.schema import decode_png
+    from skill3d_eval.synth.schema import decode_png, split_path
 
     members = split_scenes(synth_root)
     if split not in members:
@@ -133,7 +133,7 @@ def load_frames(synth_root: Path, split: str, scenes: Sequence[str] | None = Non
         other = "test" if split == "train" else "train"
         where = ", ".join(f"{s} ({other} split)" if s in members[other] else f"{s} (no such scene)" for s in strangers)
         raise DepthTrainingError(f"scenes not in spatial_synth's {split} split (meta.json {split}_scenes): {where}")
-    rows = pd.read_parquet(Path(synth_root) / "data" / f"{split}.parquet", columns=["scene_name", "frames"])
+    rows = pd.read_parquet(split_path(synth_root, split), columns=["scene_name", "frames"])
     store = OracleStore(Path(synth_root) / "oracle")
     frames = []
     for scene in wanted:
@@ -155,7 +155,7 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
     after the dataset's last, i.e. scenes that are in neither split; cached as one .npz."""
     from skill3d_experts.oracle_store import OracleStore, frame_key
 
-    from skill3d_eval.synth.generate import GENERATOR_VERSION, _SCENE_STREAM, scene_name
+    from skill3d_eval.synth.generate import GENERATOR_VERSION, scene_name, scene_rng
     from skill3d_eval.synth.sampling import SceneParams, sample_scene
 
     if count <= 0:
@@ -176,7 +176,7 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
         store = OracleStore(synth_root / "oracle")
         images, depths, intrinsics = [], [], []
         for index, name in zip(range(first, first + count), names):
-            rendered = sample_scene(name, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SCENE_STREAM, index))), params)
+            rendered = sample_scene(name, scene_rng(seed, index), params)
             for view, camera in zip(rendered.views, rendered.scene.cameras, strict=True):
                 if store.path_for(frame_key(view.rgb)).is_file():
                     raise DepthTrainingError(f"generated room {name} reproduces a frame of {synth_root}: not a new scene")

@@ -25,7 +25,8 @@ from skill3d_eval.sft_export.card import DataCard, SourceFile, SplitCounts
 from skill3d_eval.sft_export.conversation import swift_messages, training_messages, trl_messages
 from skill3d_eval.sft_export.filters import ExportFilters, rejection_reason
 from skill3d_eval.scoring import score
-from skill3d_eval.sft_export.rows import ExportError, Row, load_split, split_of, split_path
+from skill3d_eval.sft_export.rows import ExportError, Row, load_split, split_of
+from skill3d_eval.synth.schema import split_path
 
 SPLITS = ("train", "validation")
 

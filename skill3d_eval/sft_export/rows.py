@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from skill3d_eval.synth.schema import split_path
+
 
 class ExportError(ValueError):
     """Bad input to the export; the message names the file, row or argument."""
@@ -26,10 +28,6 @@ class Row:
     scene: str
     options: list[str] = field(default_factory=list)
     frames: list[bytes] = field(default_factory=list)
-
-
-def split_path(dataset_root: Path, split: str) -> Path:
-    return dataset_root / "data" / f"{split}.parquet"
 
 
 def load_split(dataset_root: Path, split: str) -> list[Row]:

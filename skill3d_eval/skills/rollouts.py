@@ -24,6 +24,7 @@ from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts import Experts
 from skill3d_eval.settings import TASKS_DIR
+from skill3d_eval.synth.schema import split_path
 from skill3d_eval.skills.references import Reference, load_references
 
 TASK = "spatial_synth"
@@ -43,10 +44,6 @@ def _prompt_kwargs() -> dict:
     text = (TASKS_DIR / TASK / f"{TASK}.yaml").read_text()
     text = "\n".join(line for line in text.splitlines() if "!function" not in line)
     return yaml.safe_load(text)["lmms_eval_specific_kwargs"]["default"]
-
-
-def split_path(root: Path, split: str) -> Path:
-    return root / "data" / f"{split}.parquet"
 
 
 def synth_samples(root: Path, split: str, task_types: set[str] | None = None) -> tuple[list[SampleIdentity], dict[int, Sample]]:

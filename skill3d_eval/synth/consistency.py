@@ -29,6 +29,7 @@ from skill3d_eval.synth.schema import (
     SPLITS,
     decode_png,
     read_split,
+    split_path,
 )
 from skill3d_eval.synth.view_questions import (
     BENCHMARKS,
@@ -120,7 +121,7 @@ class _DatasetCheck:
         return self.problems
 
     def split(self, split: str) -> None:
-        path = self.root / "data" / f"{split}.parquet"
+        path = split_path(self.root, split)
         if not path.is_file():
             self.problems.append(f"{path}: missing")
             return
@@ -186,7 +187,7 @@ class _DatasetCheck:
 
     def view_split(self, benchmark: str, split: str) -> None:
         """A frame-question subset: its images must be the named scene frames, its answers recompute."""
-        path = self.root / "data" / f"{benchmark}_{split}.parquet"
+        path = split_path(self.root, f"{benchmark}_{split}")
         if not path.is_file():
             self.problems.append(f"{path}: missing")
             return

@@ -27,7 +27,7 @@ from skill3d_eval.synth.questions import FIRST_TYPES, QUESTION_TYPES, make_quest
 from skill3d_eval.synth.render import visible_pixels
 from skill3d_eval.synth.sampling import RenderedScene, SceneParams, sample_scene
 from skill3d_eval.synth.scene import save_scene
-from skill3d_eval.synth.schema import DATASET_NAME, SPLITS, Row, encode_png, write_split
+from skill3d_eval.synth.schema import DATASET_NAME, SPLITS, Row, encode_png, split_path, write_split
 from skill3d_eval.synth.view_questions import (
     BENCHMARKS,
     ViewQuestion,
@@ -59,6 +59,12 @@ class GenerationSummary:
 
 def scene_name(index: int) -> str:
     return f"synth_{index:04d}"
+
+
+def scene_rng(seed: int, index: int) -> np.random.Generator:
+    """The random stream of scene `index`: the same room whatever the dataset's size or split,
+    so a room past the last index is one no split holds (depth training renders such rooms)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SCENE_STREAM, index)))
 
 
 def split_scenes(names: list[str], seed: int, test_fraction: float) -> dict[str, tuple[str, ...]]:
@@ -123,9 +129,7 @@ def _write_dataset(
         benchmark: {split: [] for split in SPLITS} for benchmark in BENCHMARKS
     }
     for index, name in enumerate(tqdm(names, desc=DATASET_NAME, unit="scene", disable=not progress)):
-        rendered = sample_scene(
-            name, np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_SCENE_STREAM, index))), params
-        )
+        rendered = sample_scene(name, scene_rng(seed, index), params)
         scene = rendered.scene
         save_scene(scene, staging / "scenes" / f"{name}.json")
         for frame_index, (view, camera) in enumerate(zip(rendered.views, scene.cameras, strict=True)):
@@ -148,14 +152,14 @@ def _write_dataset(
     for split in SPLITS:
         rows[split] = [replace(row, id=offset + i) for i, row in enumerate(ordered_rows(rows[split]))]
         offset += len(rows[split])
-        write_split(rows[split], staging / "data" / f"{split}.parquet")
+        write_split(rows[split], split_path(staging, split))
     view_counts: dict[str, dict[str, dict[str, int]]] = {}
     for benchmark, by_split in view_rows.items():
         offset = 0
         for split in SPLITS:
             written = [view_row(benchmark, offset + i, split, name, q, pngs) for i, (name, q, pngs) in enumerate(by_split[split])]
             offset += len(written)
-            write_view_split(benchmark, written, staging / "data" / f"{benchmark}_{split}.parquet")
+            write_view_split(benchmark, written, split_path(staging, f"{benchmark}_{split}"))
             kinds = sorted({q.kind for _, q, _ in by_split[split]})
             view_counts.setdefault(benchmark, {})[split] = {k: sum(q.kind == k for _, q, _ in by_split[split]) for k in kinds}
     counts = {

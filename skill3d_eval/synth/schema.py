@@ -48,6 +48,11 @@ class Row:
     frames: tuple[bytes, ...]
 
 
+def split_path(root: Path, split: str) -> Path:
+    """Where a dataset root keeps a split's parquet (`train`, `test`, or a view subset such as `cv3d_test`)."""
+    return Path(root) / "data" / f"{split}.parquet"
+
+
 def encode_png(rgb: np.ndarray) -> bytes:
     buffer = io.BytesIO()
     Image.fromarray(rgb).save(buffer, format="PNG")

@@ -18,9 +18,9 @@ from skill3d_eval.skills.rollouts import (
     accuracy_by_type,
     references_of,
     run_rollouts,
-    split_path,
     synth_samples,
 )
+from skill3d_eval.synth.schema import split_path
 from skill3d_eval.skills.seeds import EXPLORE_DIR, load_seed_skills
 from skill3d_eval.skills.snapshot import FrozenLibrary
 from skill3d_eval.skills.store import SkillStore
