@@ -87,7 +87,7 @@ class Settings(BaseModel):
     expert_backoff_s: float = Field(0.05, ge=0, description="base of the exponential, jittered wait between expert retries (capped at 2 s)")
     expert_breaker_threshold: int = Field(5, ge=1, description="consecutive failures that open a model's circuit")
     expert_breaker_reset_s: float = Field(10.0, gt=0, description="seconds an open circuit waits before letting one trial request through")
-    expert_headers: JsonObject = Field(None, repr=False, description='JSON object of extra headers, e.g. {"Authorization": "Bearer ..."}')
+    expert_headers: JsonObject = Field(None, repr=False, description='JSON object of extra headers, e.g. {"triton-grpc-protocol-authorization": "Bearer ..."} for Triton --grpc-restricted-protocol (experts_triton/README.md, Team server)')
     expert_tls_root_certificates: Path | None = Field(None, description="PEM file of the CA certificates a TLS Triton endpoint is verified with")
     expert_tls_private_key: Path | None = Field(None, description="PEM file of the client private key (mutual TLS)")
     expert_tls_certificate_chain: Path | None = Field(None, description="PEM file of the client certificate chain (mutual TLS)")

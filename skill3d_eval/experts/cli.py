@@ -52,6 +52,18 @@ def register(commands: argparse._SubParsersAction) -> None:
         type=int,
         help="largest request the server accepts, where its Triton has --http-max-input-size (default: 256 MiB)",
     )
+    team = serve.add_argument_group(
+        "team server", "gRPC TLS and a required header, by Triton itself (HTTP stays on 127.0.0.1 without either)"
+    )
+    team.add_argument("--grpc-tls-cert", type=Path, help="PEM server certificate: serve gRPC over TLS (default: plaintext)")
+    team.add_argument("--grpc-tls-key", type=Path, help="PEM private key of --grpc-tls-cert")
+    team.add_argument("--grpc-tls-client-ca", type=Path, help="PEM CA that client certificates must be signed by: mutual TLS (default: none)")
+    team.add_argument(
+        "--grpc-require-header",
+        type=_key_value,
+        metavar="NAME=VALUE",
+        help="refuse gRPC requests (all but health) without header triton-grpc-protocol-NAME: VALUE (default: none)",
+    )
     serve.set_defaults(run=_serve)
 
     status = experts.add_parser("status", help="models, versions, readiness and backend kind of a running Triton server")
@@ -59,6 +71,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     status.add_argument("--protocol", choices=["grpc", "http"], default="grpc", help="protocol of --url")
     status.add_argument("--timeout-s", type=float, default=10.0, help="seconds to wait for the server")
     status.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    status.add_argument(
+        "--header", type=_key_value, action="append", default=[], metavar="NAME=VALUE", help="header sent with every request (repeatable)"
+    )
+    status.add_argument("--tls-root-certificates", type=Path, help="PEM CA certificates: talk TLS to a gRPC server (default: plaintext)")
+    status.add_argument("--tls-private-key", type=Path, help="PEM client key, for mutual TLS")
+    status.add_argument("--tls-certificate-chain", type=Path, help="PEM client certificate chain, for mutual TLS")
     status.set_defaults(run=_status)
 
     export = experts.add_parser("export", help="turn a checkpoint into a new version of a model in a repository")
@@ -93,12 +111,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from skill3d_eval.experts.server import TritonServer
+    from skill3d_eval.experts.server import GrpcSecurity, TritonServer
 
     parameters = {"oracle_root": str(args.oracle_root.resolve()), **dict(args.param)}
     if args.backend:
         parameters["backend"] = args.backend
-    limits = {"max_input_bytes": args.max_input_bytes} if args.max_input_bytes else {}
+    options: dict[str, object] = {"max_input_bytes": args.max_input_bytes} if args.max_input_bytes else {}
+    if args.grpc_tls_cert or args.grpc_tls_key:
+        if not (args.grpc_tls_cert and args.grpc_tls_key):
+            raise SystemExit("error: --grpc-tls-cert and --grpc-tls-key go together")
+        options["grpc_security"] = GrpcSecurity(args.grpc_tls_cert, args.grpc_tls_key, args.grpc_tls_client_ca, args.grpc_require_header)
+    elif args.grpc_tls_client_ca or args.grpc_require_header:
+        raise SystemExit("error: --grpc-tls-client-ca and --grpc-require-header need --grpc-tls-cert/--grpc-tls-key (a header in plaintext is readable by anyone on the path)")
     server = TritonServer(
         args.repository,
         args.experts_venv,
@@ -108,7 +132,7 @@ def _serve(args: argparse.Namespace) -> int:
         http_port=args.http_port,
         metrics_port=args.metrics_port,
         log_file=args.log_file,
-        **limits,
+        **options,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -193,7 +217,12 @@ def _train_depth(args: argparse.Namespace) -> int:
 def _status(args: argparse.Namespace) -> int:
     from skill3d_eval.experts.status import server_status
 
-    report = server_status(args.url, protocol=args.protocol, timeout_s=args.timeout_s)
+    from skill3d_eval.experts.transport import TLSConfig
+
+    tls = None
+    if args.tls_root_certificates or args.tls_private_key or args.tls_certificate_chain:
+        tls = TLSConfig(args.tls_root_certificates, args.tls_private_key, args.tls_certificate_chain)
+    report = server_status(args.url, protocol=args.protocol, timeout_s=args.timeout_s, headers=dict(args.header), tls=tls)
     if args.json:
         print(json.dumps(report.model_dump(), indent=2))
     else:

@@ -7,6 +7,10 @@ parameters (e.g. `oracle_root`).
 Lifecycle: each server gets a private work directory (backends, default log) and its own
 shared-memory prefix, and a watchdog sidecar (`watchdog.py`) that kills the server and removes
 both when the harness dies, even by SIGKILL. Ports: see `ports.py` (fresh ports on a bind failure).
+
+A team server (`GrpcSecurity`) is asked for TLS and a header on gRPC, which Triton does itself;
+the server's own control calls (load, unload, repository index) go over HTTP on 127.0.0.1, which
+carries neither, so the harness needs no client certificate or token of its own.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Self
 
@@ -30,10 +35,52 @@ from skill3d_eval.experts.stubs import live_instances
 from skill3d_eval.experts.watchdog import Watchdog
 from skill3d_eval.settings import EXPERTS_VENV, MODEL_REPOSITORY
 
-__all__ = ["TritonInstallation", "TritonServer", "config_override", "free_port", "model_names", "oracle_server"]
+__all__ = ["GrpcSecurity", "TritonInstallation", "TritonServer", "config_override", "free_port", "model_names", "oracle_server"]
 
 _NO_PROXY = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback probes only
 DEFAULT_MAX_INPUT_BYTES = 256 * 2**20  # a request's bytes; 32 views of 1280×720 RGB fit in 85 MiB
+# Triton's gRPC protocol groups (2.51); health stays open so that load balancers can probe.
+RESTRICTABLE_PROTOCOLS = (
+    "metadata", "inference", "shared-memory", "model-config", "model-repository", "statistics", "trace", "logging",
+)
+
+
+@dataclass(frozen=True)
+class GrpcSecurity:
+    """What a server shared by a team asks of its gRPC clients, with Triton's own options:
+    TLS with `certificate`/`private_key` (PEM), client certificates signed by `client_ca` when
+    given (mutual TLS), and a `header` (name, value) on every protected protocol group, e.g.
+    ("authorization", "Bearer <token>"). Triton has no user accounts: the header is one shared
+    secret, as a proxy's API key would be."""
+
+    certificate: Path
+    private_key: Path
+    client_ca: Path | None = None
+    header: tuple[str, str] | None = None
+    protocols: tuple[str, ...] = RESTRICTABLE_PROTOCOLS
+
+    def __post_init__(self) -> None:
+        for name in ("certificate", "private_key", "client_ca"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise ExpertServerError(f"gRPC TLS {name.replace('_', ' ')} {path}: no such file")
+        unknown = sorted(set(self.protocols) - set(RESTRICTABLE_PROTOCOLS))
+        if unknown:
+            raise ExpertServerError(f"unknown gRPC protocol group(s) {unknown}; Triton's are {list(RESTRICTABLE_PROTOCOLS)}")
+
+    def options(self) -> list[str]:
+        options = [
+            f"--grpc-server-cert={Path(self.certificate).resolve()}",
+            f"--grpc-server-key={Path(self.private_key).resolve()}",
+        ]
+        if self.client_ca is not None:
+            options += ["--grpc-use-ssl-mutual=true", f"--grpc-root-cert={Path(self.client_ca).resolve()}"]
+        else:
+            options.append("--grpc-use-ssl=true")
+        if self.header is not None:
+            name, value = self.header
+            options.append(f"--grpc-restricted-protocol={','.join(self.protocols)}:{name.lower()}={value}")
+        return options
 
 
 class TritonServer:
@@ -60,6 +107,7 @@ class TritonServer:
         startup_timeout_s: float = 60.0,
         stop_timeout_s: float = 15.0,
         max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+        grpc_security: GrpcSecurity | None = None,
     ):
         self.repository = Path(repository).resolve()
         self.experts_venv = Path(experts_venv).resolve()
@@ -68,6 +116,7 @@ class TritonServer:
         self.startup_timeout_s = startup_timeout_s
         self.stop_timeout_s = stop_timeout_s
         self.max_input_bytes = max_input_bytes
+        self.grpc_security = grpc_security
         self._ports = {"http": http_port, "grpc": grpc_port, "metrics": metrics_port}
         self._requested_log = Path(log_file) if log_file is not None else None
         self._process: subprocess.Popen | None = None
@@ -181,6 +230,8 @@ class TritonServer:
         ]
         if "--http-max-input-size" in server_options(installation):
             command.append(f"--http-max-input-size={self.max_input_bytes}")
+        if self.grpc_security is not None:
+            command += self.grpc_security.options()
         with open(self.log_file, "ab") as log:
             self._process = subprocess.Popen(
                 command,
@@ -216,14 +267,20 @@ class TritonServer:
                 )
             time.sleep(0.05)
 
+    def _control(self, timeout_s: float):
+        """A client for load / unload / the repository index, over HTTP on the loopback (see the
+        module docstring); `timeout_s` bounds each call."""
+        import tritonclient.http as httpclient
+
+        return httpclient.InferenceServerClient(self.http_url, connection_timeout=timeout_s, network_timeout=timeout_s)
+
     def _load(self, name: str, timeout_s: float) -> None:
-        import tritonclient.grpc as grpcclient
         from tritonclient.utils import InferenceServerException
 
         config = config_override(self.repository / name / "config.pbtxt", self.parameters)
-        with grpcclient.InferenceServerClient(self.grpc_url) as client:
+        with self._control(max(1.0, timeout_s)) as client:
             try:
-                client.load_model(name, config=config, client_timeout=max(1.0, timeout_s))
+                client.load_model(name, config=config)
             except InferenceServerException as error:
                 if self._process.poll() is not None:
                     raise ExpertServerError(
@@ -265,25 +322,20 @@ class TritonServer:
     def _unload_all(self, process: subprocess.Popen) -> None:
         """Unload the models and wait until they are gone: Triton's own SIGTERM path polls live
         models once a second, so this halves the shutdown time. Best effort, bounded."""
-        import tritonclient.grpc as grpcclient
         from tritonclient.utils import InferenceServerException
 
         deadline = time.monotonic() + self.stop_timeout_s
-
-        def remaining() -> float:
-            return max(0.1, deadline - time.monotonic())
-
         try:
-            with grpcclient.InferenceServerClient(self.grpc_url) as client:
+            with self._control(self.stop_timeout_s) as client:
                 for name in self.models:
-                    client.unload_model(name, client_timeout=remaining())
+                    client.unload_model(name)
                 while process.poll() is None and time.monotonic() < deadline:
-                    index = client.get_model_repository_index(as_json=True, client_timeout=remaining())
-                    busy = [m for m in index.get("models", []) if m.get("state") in ("READY", "LOADING", "UNLOADING")]
+                    index = client.get_model_repository_index()
+                    busy = [m for m in index if m.get("state") in ("READY", "LOADING", "UNLOADING")]
                     if not busy:
                         return
                     time.sleep(0.02)
-        except InferenceServerException:
+        except (InferenceServerException, ConnectionError, OSError):
             pass  # SIGTERM (then SIGKILL) follows anyway
 
     # -- backend stubs -------------------------------------------------------------------------
@@ -297,26 +349,24 @@ class TritonServer:
         stubless = {model for instance, model in self._instances.items() if instance not in live}
         if not stubless:
             return []
-        import tritonclient.grpc as grpcclient
         from tritonclient.utils import InferenceServerException
 
         try:
-            with grpcclient.InferenceServerClient(self.grpc_url) as client:
-                index = client.get_model_repository_index(as_json=True, client_timeout=10.0)
-        except InferenceServerException:
+            with self._control(10.0) as client:
+                index = client.get_model_repository_index()
+        except (InferenceServerException, ConnectionError, OSError):
             return []  # the server is going down: `running()` will say so
-        return sorted(m["name"] for m in index.get("models", []) if m.get("name") in stubless and m.get("state") == "READY")
+        return sorted(m["name"] for m in index if m.get("name") in stubless and m.get("state") == "READY")
 
     def reload(self, name: str, timeout_s: float = 60.0) -> None:
         """Unload `name` and load it again with the launch parameters (a load of a READY model with
         the same config is a no-op). The version with the dead stub stays UNLOADING for good (its
         stub never answers), which costs `stop()` Triton's exit timeout (5 s); the new one serves."""
-        import tritonclient.grpc as grpcclient
         from tritonclient.utils import InferenceServerException
 
-        with grpcclient.InferenceServerClient(self.grpc_url) as client:
+        with self._control(timeout_s) as client:
             try:
-                client.unload_model(name, client_timeout=timeout_s)
+                client.unload_model(name)
             except InferenceServerException as error:
                 raise ExpertServerError(f"cannot unload model {name!r}: {error.message()}", model=name) from None
         self._load(name, timeout_s)

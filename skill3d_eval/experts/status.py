@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import BaseModel
 
-from skill3d_eval.experts.transport import WireProtocol, Transport, TransportFailure
+from skill3d_eval.experts.transport import TLSConfig, Transport, TransportFailure, WireProtocol
 
 
 class ModelStatus(BaseModel):
@@ -32,8 +34,15 @@ class ServerStatus(BaseModel):
         return "\n".join(lines)
 
 
-def server_status(url: str, *, protocol: WireProtocol = "grpc", timeout_s: float = 10.0) -> ServerStatus:
-    transport = Transport(url, protocol=protocol, timeout_s=timeout_s)
+def server_status(
+    url: str,
+    *,
+    protocol: WireProtocol = "grpc",
+    timeout_s: float = 10.0,
+    headers: Mapping[str, str] | None = None,
+    tls: TLSConfig | None = None,
+) -> ServerStatus:
+    transport = Transport(url, protocol=protocol, timeout_s=timeout_s, headers=headers, tls=tls)
     try:
         index = transport.repository_index()
         models = []

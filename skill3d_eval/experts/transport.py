@@ -22,6 +22,9 @@ _DTYPES = {np.dtype(np.uint8): "UINT8", np.dtype(np.float32): "FP32", np.dtype(n
 # gRPC codes meaning "no answer", as opposed to "the model said no". Triton answers NOT_FOUND for
 # a model it has not loaded; the models never use that code themselves.
 _TRANSIENT = ("UNAVAILABLE", "RESOURCE_EXHAUSTED")
+# Triton answers a request without the header of `--grpc-restricted-protocol` UNAVAILABLE with
+# this text: a missing credential, not an overloaded server, so it is not retried.
+_RESTRICTED = "This protocol is restricted"
 _NO_ANSWER = (*_TRANSIENT, "DEADLINE_EXCEEDED", "CANCELLED", "NOT_FOUND")
 
 
@@ -185,6 +188,11 @@ class Transport:
             status = str(error.status() or "")
             text = error.message() or str(error)
             if self.protocol == "grpc":
+                if _RESTRICTED in text:
+                    raise TransportFailure(
+                        f"({status}) {text} (the server restricts this protocol group: pass that header in expert_headers)",
+                        transient=False,
+                    ) from None
                 if any(code in status for code in _NO_ANSWER):
                     raise TransportFailure(f"({status}) {text}", transient=any(code in status for code in _TRANSIENT)) from None
             elif status in ("502", "503", "504") or "is not found" in text or "unknown model" in text.lower():
