@@ -15,6 +15,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     parser.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR", help="a run's directory (lmms-eval output with --log_samples, and our trajectories); its name labels the row")
     parser.add_argument("--reference", help="the run (name or directory) the others are tested against; default: the first")
     parser.add_argument("--out", type=Path, help="write leaderboard.md, leaderboard.html and leaderboard.png here")
+    parser.add_argument(
+        "--sort-by", default="avg", metavar="COLUMN",
+        help="the score column runs are ranked on, best first inside each group: avg, or a task's column (counting, 'abs dist', 'rel dir', ...)",
+    )
     parser.add_argument("--iterations", type=int, default=2000, help="bootstrap replicates (default 2000)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the bootstrap intervals")
     parser.set_defaults(run=_leaderboard)
@@ -36,7 +40,7 @@ def _leaderboard(args: argparse.Namespace) -> int:
     if args.iterations < 100:
         raise SystemExit(f"--iterations {args.iterations}: at least 100 replicates are needed for a 95% interval")
     try:
-        report(args.run_dirs, args.out, reference=args.reference, iterations=args.iterations, seed=args.seed)
+        report(args.run_dirs, args.out, reference=args.reference, iterations=args.iterations, seed=args.seed, sort_by=args.sort_by)
     except (LeaderboardError, RunLoadError) as exc:
         raise SystemExit(f"leaderboard: {exc}") from None
     return 0

@@ -13,9 +13,11 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from skill3d_eval.leaderboard.dates import RunDateError, run_started
 from skill3d_eval.records import RunInfo, Trajectory
 from skill3d_eval.trajectory_log import read_run_info, read_trajectories
 
@@ -39,6 +41,7 @@ class QuestionScore:
     target: str
     answer: str
     score: float
+    question: str = ""  # the prompt lmms-eval logged (`input`); "" when it logged none
 
 
 @dataclass
@@ -60,6 +63,8 @@ class RunResult:
     run_info: RunInfo | None
     policy: str | None
     libraries: set[str]
+    started: datetime  # aware: run_info's started_at, else lmms-eval's stamp in the zone it used (`dates`)
+    trajectories_file: Path | None = None
     issues: list[str] = field(default_factory=list)
 
     def policy_label(self, task: str) -> str:
@@ -113,7 +118,10 @@ def read_samples(path: Path, task: str) -> list[QuestionScore]:
                 raise RunLoadError(f"{path}:{number}: score {score} is not finite")
             response = line.get("filtered_resps", line.get("resps", ""))
             answer = response[0] if isinstance(response, list) and response else response
-            questions.append(QuestionScore(question_id, int(line["doc_id"]), question_type, str(line.get("target", "")), str(answer), score))
+            prompt = line.get("input")
+            questions.append(
+                QuestionScore(question_id, int(line["doc_id"]), question_type, str(line.get("target", "")), str(answer), score, prompt if isinstance(prompt, str) else "")
+            )
     if not questions:
         raise RunLoadError(f"{path}: no samples")
     return questions
@@ -205,6 +213,10 @@ def load_run(directory: Path, label: str | None = None) -> RunResult:
     policies = {t.policy for t in scored} or ({run_info.policy} - {None} if run_info else set())
     if len(policies) > 1:
         issues.append(f"mixes policies: {', '.join(sorted(policies))}")
+    try:
+        started = run_started(run_info, date, results, str(results_file))
+    except RunDateError as exc:
+        raise RunLoadError(str(exc)) from exc
     return RunResult(
         label=label or directory.resolve().name,
         directory=directory,
@@ -214,5 +226,7 @@ def load_run(directory: Path, label: str | None = None) -> RunResult:
         run_info=run_info,
         policy=next(iter(policies)) if len(policies) == 1 else None,
         libraries=libraries,
+        started=started,
+        trajectories_file=trajectories_file,
         issues=issues,
     )

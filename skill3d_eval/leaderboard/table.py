@@ -1,7 +1,9 @@
 """The leaderboard: per benchmark, the comparable runs' scores with intervals, significance and costs.
 
 Scores are recomputed from lmms-eval's per-question samples (so they can be resampled and
-paired) and cross-checked against lmms-eval's own aggregates; a disagreement is reported.
+paired) and cross-checked against lmms-eval's own aggregates; a disagreement is reported. Rows
+are grouped and ranked on a chosen column (`ranking`), and every frame of a table lists its runs
+in that order, so every rendering shows the same order.
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ import numpy as np
 import pandas as pd
 
 from skill3d_eval.leaderboard.comparability import Mismatch, mismatches
+from skill3d_eval.leaderboard.conditions import (
+    endpoint_of,
+    experts_of,
+    group_of,
+    model_of,
+)
+from skill3d_eval.leaderboard.dates import local_stamp
+from skill3d_eval.leaderboard.drilldown import WorstQuestion, worst_questions
 from skill3d_eval.leaderboard.layouts import Column, Layout, layout_for
+from skill3d_eval.leaderboard.ranking import competition_ranks, row_order
 from skill3d_eval.leaderboard.runs import RunResult, load_run
 from skill3d_eval.leaderboard.statistics import aggregate, paired_bootstrap
 from skill3d_eval.metrics import compute_run_metrics
@@ -37,6 +48,10 @@ COST_COLUMNS = {
 }
 
 
+# The descriptive columns of `BenchmarkTable.runs`, in display order.
+RUN_FIELDS = ("group", "rank", "policy", "model", "endpoint", "experts", "frames", "library", "date", "questions", "differs")
+
+
 class LeaderboardError(ValueError):
     pass
 
@@ -52,7 +67,10 @@ class BenchmarkTable:
     ci_high: pd.DataFrame
     significance: pd.DataFrame  # index: run label; delta, p_value, ci_low, ci_high, verdict ("better", "worse", "n.s.", "reference")
     costs: pd.DataFrame  # index: run label; COST_COLUMNS keys (NaN / None where a run has no trajectories)
-    runs: pd.DataFrame  # index: run label; policy (labelled), library, questions, differs (flagged fields, comma-separated)
+    runs: pd.DataFrame  # index: run label; RUN_FIELDS
+    counts: dict[str, int]  # questions behind each score column ("avg": all of them)
+    sort_by: str  # the score column the rows are ranked on
+    worst: list[WorstQuestion]  # per column and run, the lowest-scored questions (`drilldown`)
     excluded: list[Mismatch] = field(default_factory=list)  # runs left out: not the same test
     flagged: list[Mismatch] = field(default_factory=list)  # ranked runs' differences from the reference
 
@@ -102,7 +120,18 @@ def _costs(run: RunResult, task: str) -> dict[str, object]:
     return {key: metrics[key] for key in COST_COLUMNS}
 
 
-def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, *, iterations: int, seed: int) -> tuple[BenchmarkTable, list[str]]:
+def _column_counts(layout: Layout, labels: list[str], question_types: list[str]) -> dict[str, int]:
+    counts = {"avg": len(question_types)}
+    for column in layout.columns:
+        if column.label in labels:
+            counts[column.label] = sum(qtype in column.question_types for qtype in question_types)
+    return counts
+
+
+def benchmark_table(
+    task: str, runs: Sequence[RunResult], reference: RunResult, *, iterations: int, seed: int, sort_by: str = "avg"
+) -> tuple[BenchmarkTable, list[str]]:
+    """`sort_by`: the score column to rank on; a table without it ranks on "avg" (and says so in a note)."""
     own = mismatches(task, reference, reference)
     if own:
         raise LeaderboardError(f"reference run {reference.label} cannot be ranked: " + "; ".join(m.detail for m in own))
@@ -111,12 +140,12 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
     shut_out = {m.run for m in excluded}
     flagged = [m for m in found if not m.excludes and m.run not in shut_out]
     members = [reference, *[run for run in runs if run is not reference and run.label not in shut_out]]
-    order = sorted(q.question_id for q in reference.tasks[task].questions)
+    order_ids = sorted(q.question_id for q in reference.tasks[task].questions)
     question_types = {q.question_id: q.question_type for q in reference.tasks[task].questions}
     by_id = [{q.question_id: q.score for q in run.tasks[task].questions} for run in members]
-    matrix = np.array([[scores_of[qid] for qid in order] for scores_of in by_id])
-    layout = layout_with_extra_types(task, [question_types[qid] for qid in order])
-    stats = aggregate(matrix, [question_types[qid] for qid in order], layout, iterations=iterations, seed=seed)
+    matrix = np.array([[scores_of[qid] for qid in order_ids] for scores_of in by_id])
+    layout = layout_with_extra_types(task, [question_types[qid] for qid in order_ids])
+    stats = aggregate(matrix, [question_types[qid] for qid in order_ids], layout, iterations=iterations, seed=seed)
     low, high = stats.interval()
     labels = [run.label for run in members]
     scores = pd.DataFrame(stats.point, index=labels, columns=stats.labels)
@@ -129,11 +158,17 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
         verdict = "n.s." if test.p_value >= SIGNIFICANCE_LEVEL else ("better" if test.delta > 0 else "worse")
         significance[run.label] = {"delta": test.delta, "p_value": test.p_value, "ci_low": test.low, "ci_high": test.high, "verdict": verdict}
     notes = [note for run in members for note in _cross_check(run, task, layout, scores.loc[run.label].to_dict())]
+    if sort_by not in scores.columns:
+        notes.append(f"{task}: no column {sort_by!r} (it has {', '.join(scores.columns)}); ranked on avg")
+        sort_by = "avg"
+    groups = {run.label: group_of(run.run_info, run.policy, run.libraries) for run in members}
+    ranks = competition_ranks(scores[sort_by].to_dict())
+    order = row_order(labels, groups, scores[sort_by].to_dict())
     table = BenchmarkTable(
         task=task,
         layout=layout,
         reference=reference.label,
-        questions=len(order),
+        questions=len(order_ids),
         scores=scores,
         ci_low=pd.DataFrame(low, index=labels, columns=stats.labels),
         ci_high=pd.DataFrame(high, index=labels, columns=stats.labels),
@@ -142,8 +177,15 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
         runs=pd.DataFrame.from_dict(
             {
                 run.label: {
+                    "group": groups[run.label],
+                    "rank": ranks[run.label],
                     "policy": run.policy_label(task),
+                    "model": model_of(run.run_info, run.policy),
+                    "endpoint": endpoint_of(run.run_info, run.policy),
+                    "experts": experts_of(run.run_info),
+                    "frames": "-" if run.tasks[task].frames is None else str(run.tasks[task].frames),
                     "library": ",".join(sorted(h[:12] for h in run.libraries)),
+                    "date": local_stamp(run.started),
                     "questions": len(run.tasks[task].questions),
                     "differs": ", ".join(dict.fromkeys(m.field for m in flagged if m.run == run.label)),
                 }
@@ -151,10 +193,20 @@ def benchmark_table(task: str, runs: Sequence[RunResult], reference: RunResult, 
             },
             orient="index",
         ),
+        counts=_column_counts(layout, list(scores.columns), [question_types[qid] for qid in order_ids]),
+        sort_by=sort_by,
+        worst=[w for run in members for w in worst_questions(task, run, layout, list(scores.columns))],
         excluded=excluded,
         flagged=flagged,
     )
-    return table, notes
+    return _in_order(table, order), notes
+
+
+def _in_order(table: BenchmarkTable, order: list[str]) -> BenchmarkTable:
+    """Every per-run frame with its rows in `order`."""
+    for name in ("scores", "ci_low", "ci_high", "significance", "costs", "runs"):
+        setattr(table, name, getattr(table, name).loc[order])
+    return table
 
 
 def load_runs(run_dirs: Sequence[str | Path]) -> list[RunResult]:
@@ -169,10 +221,14 @@ def load_runs(run_dirs: Sequence[str | Path]) -> list[RunResult]:
     return runs
 
 
-def build_leaderboard(run_dirs: Sequence[str | Path], reference: str | Path | None = None, *, iterations: int = 2000, seed: int = 0) -> Leaderboard:
+def build_leaderboard(
+    run_dirs: Sequence[str | Path], reference: str | Path | None = None, *, iterations: int = 2000, seed: int = 0, sort_by: str = "avg"
+) -> Leaderboard:
     """Load each run directory (labelled by its name) and build one table per benchmark task.
 
     `reference`: a run's label or directory (default: the first run); significance is against it.
+    `sort_by`: the score column ("avg", "counting", ...) rows are ranked on; it must be a column of
+    at least one table.
     """
     runs = load_runs(run_dirs)
     labels = [run.label for run in runs]
@@ -190,7 +246,10 @@ def build_leaderboard(run_dirs: Sequence[str | Path], reference: str | Path | No
         task_reference = reference_run if task in reference_run.tasks else having[0]
         if task_reference is not reference_run:
             notes.append(f"{task}: the reference {reference_run.label} has no results for it; compared against {task_reference.label}")
-        table, table_notes = benchmark_table(task, having, task_reference, iterations=iterations, seed=seed)
+        table, table_notes = benchmark_table(task, having, task_reference, iterations=iterations, seed=seed, sort_by=sort_by)
         tables.append(table)
         notes += table_notes
+    available = dict.fromkeys(column for table in tables for column in table.scores.columns)
+    if sort_by not in available:
+        raise LeaderboardError(f"sort by {sort_by!r}: no table has that column; the columns are {', '.join(available)}")
     return Leaderboard(tables, notes)
