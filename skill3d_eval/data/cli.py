@@ -1,4 +1,4 @@
-"""`skill3d-eval data ...`: point our tasks at local data (see `local_task`)."""
+"""`skill3d-eval data ...`: point our tasks at local data (`layouts`, `local_task`, `skill3d_splits`)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     local.add_argument("--image-root", type=Path, help="directory relative image paths are found under")
     local.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
     local.set_defaults(run=_local_task)
+    layout = data.add_parser(
+        "layout", help="recognise a data directory (Hugging Face snapshots, the original system's dataset/) and write --include_path YAMLs"
+    )
+    layout.add_argument("directory", type=Path, help="a snapshot (huggingface-cli download ... --local-dir DIR), a directory of them, or the original dataset/")
+    layout.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
+    layout.set_defaults(run=_layout)
     splits = data.add_parser("skill3d-splits", help="override YAMLs for the original system's skill3d_splits/*.jsonl")
     splits.add_argument("splits_dir", type=Path, help="directory of the original system's skill3d_splits/*.jsonl")
-    splits.add_argument("--media-root", type=Path, required=True, help="the root image/video paths are relative to")
+    splits.add_argument(
+        "--media-root", type=Path, help="the original's data root (dataset/) or the directory holding it; default: the splits directory's parent"
+    )
     splits.add_argument("--out", type=Path, required=True, help="directory to pass to lmms-eval --include_path")
     splits.set_defaults(run=_skill3d_splits)
 
@@ -31,10 +39,20 @@ def _local_task(args: argparse.Namespace) -> int:
     return 0
 
 
+def _layout(args: argparse.Namespace) -> int:
+    from skill3d_eval.data.layouts import write_layout
+
+    found = write_layout(args.directory, args.out)
+    for entry in found:
+        print(f"{entry.task}: {entry.layout} {entry.source} -> {entry.override}" + (f" ({entry.note})" if entry.note else ""))
+    print(f"run: lmms-eval --model skill3d --tasks {','.join(entry.task for entry in found)} --include_path {args.out}")
+    return 0
+
+
 def _skill3d_splits(args: argparse.Namespace) -> int:
     from skill3d_eval.data.skill3d_splits import write_split_tasks
 
-    written = write_split_tasks(args.splits_dir, args.media_root, args.out)
+    written = write_split_tasks(args.splits_dir, args.media_root or args.splits_dir.parent, args.out)
     for task, path in written.items():
         print(f"{task}: {path}")
     print(f"run: lmms-eval --model skill3d --tasks {','.join(written)} --include_path {args.out}")

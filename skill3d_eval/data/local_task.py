@@ -59,20 +59,26 @@ def task_yaml(task: str, tasks_dir: Path = TASKS_DIR) -> tuple[Path, dict[str, A
     raise DataError(f"task {task!r} is not one of ours ({', '.join(known)})")
 
 
-def _file_source(path: Path, split: str) -> tuple[str, dict[str, str]]:
-    builder = BUILDERS.get(path.suffix.lower())
-    if builder is None:
-        raise DataError(f"{path}: unsupported data file type (use one of {', '.join(BUILDERS)})")
-    return builder, {split: str(path.resolve())}
+def _file_source(path: Path | list[Path], split: str) -> tuple[str, dict[str, str | list[str]]]:
+    """One file, or the shards of one split (files of one type)."""
+    paths = path if isinstance(path, list) else [path]
+    builders = {BUILDERS.get(p.suffix.lower()) for p in paths}
+    if None in builders or len(builders) != 1:
+        raise DataError(f"{', '.join(map(str, paths))}: unsupported data file type or a mix of types (use one of {', '.join(BUILDERS)})")
+    resolved = [str(p.resolve()) for p in paths]
+    return builders.pop(), {split: resolved if isinstance(path, list) else resolved[0]}
 
 
-def _dataset_source(test: Path, train: Path | None, splits: dict[str, str | None]) -> dict[str, Any]:
+def _dataset_source(test: Path | list[Path], train: Path | None, splits: dict[str, str | None]) -> dict[str, Any]:
     """dataset_path / dataset_kwargs for the sources given, split names as the task expects."""
-    if not test.exists():
+    if isinstance(test, list):
+        if missing := [str(p) for p in test if not p.is_file()]:
+            raise DataError(f"{', '.join(missing)}: no such file")
+    elif not test.exists():
         raise DataError(f"{test}: no such file or directory")
-    if test.is_dir() and ((test / "dataset_dict.json").is_file() or (test / "state.json").is_file()):
+    if isinstance(test, Path) and test.is_dir() and ((test / "dataset_dict.json").is_file() or (test / "state.json").is_file()):
         return {"dataset_path": str(test.resolve()), "dataset_kwargs": {"load_from_disk": True}}
-    if test.is_dir():
+    if isinstance(test, Path) and test.is_dir():
         files, builders = {}, set()
         for split in filter(None, splits.values()):
             found = [test / f"{split}{suffix}" for suffix in BUILDERS if (test / f"{split}{suffix}").is_file()]
@@ -99,7 +105,7 @@ def _dataset_source(test: Path, train: Path | None, splits: dict[str, str | None
 
 def write_local_task(
     task: str,
-    test: str | os.PathLike,
+    test: str | os.PathLike | list[Path],
     out_dir: str | os.PathLike,
     *,
     train: str | os.PathLike | None = None,
@@ -107,12 +113,13 @@ def write_local_task(
     image_root: str | os.PathLike | None = None,
     tasks_dir: Path = TASKS_DIR,
 ) -> Path:
-    """Write `<out_dir>/<task>.yaml` overriding our `task` to read `test` (and `train`)."""
+    """Write `<out_dir>/<task>.yaml` overriding our `task` to read `test` (a file, its shards or a
+    directory; and `train`)."""
     base_path, base = task_yaml(task, tasks_dir)
     splits = {"test": base.get("test_split"), "train": base.get("training_split")}
     if train is not None:
         splits["train"] = splits["train"] or "train"
-    source = _dataset_source(Path(test), Path(train) if train is not None else None, splits)
+    source = _dataset_source(test if isinstance(test, list) else Path(test), Path(train) if train is not None else None, splits)
     specific = dict((base.get("lmms_eval_specific_kwargs") or {}).get("default") or {})
     for key, value in (("video_root", video_root), ("image_root", image_root)):
         if value is not None:

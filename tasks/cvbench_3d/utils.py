@@ -5,7 +5,8 @@ Prompt and answer parsing are lmms-eval's `cv_bench` (the reply's leading letter
 (`skill3d_eval.scoring.cvbench`), which for 3D rows alone is plain accuracy; per-task
 accuracies break it down. Images stay undecoded in the dataset (the YAML's `process_docs`:
 `data.columns.undecoded_images`) and are decoded strictly by `media.images`, paths only inside
-the task's `image_root`; a malformed row fails in `doc_to_visual` as that question's recorded
+the task's `image_root` (a row without an image column is read from its `filename`, as in
+CV-Bench's `test_3d.jsonl`); a malformed row fails in `doc_to_visual` as that question's recorded
 error, while `doc_to_text` never raises.
 """
 
@@ -25,7 +26,9 @@ def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
     where = f"cvbench_3d row {doc.get('idx')}"
     check(CvBenchRow, doc, where=where)
     root = (lmms_eval_specific_kwargs or {}).get("image_root") or None
-    return [load_image(doc.get("image"), where=f"{where} image", root=root)]
+    # A snapshot's test_3d.jsonl has no image column; its `filename` names the file under img/.
+    image = doc.get("image") if doc.get("image") is not None else doc.get("filename")
+    return [load_image(image, where=f"{where} image", root=root)]
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):

@@ -3,8 +3,10 @@
 `doc_to_visual` hands the model the video path (as lmms-eval's `vsibench` does); the model
 samples its frames. Videos are looked up at `<video_root>/<dataset>/<scene_name>.mp4`, the
 layout lmms-eval's vsibench unpacks to, with `video_root` from the task's
-`lmms_eval_specific_kwargs` (empty: `$HF_HOME/vsibench`, lmms-eval's own cache), or at a
-row's `video` column (relative to the same root) when a local source has one. Every path is
+`lmms_eval_specific_kwargs` (empty: `$HF_HOME/vsibench`, where the YAML's `dataset_kwargs` have
+lmms-eval unpack the videos, see `data.vsi_videos`), or at a row's `video` column (relative to the
+same root) when a local source has one. A missing video is that row's recorded error, naming
+the path it was expected at. Every path is
 resolved inside that root (`media.paths.confined`): a row cannot point the model at a file
 elsewhere. A malformed row fails in `doc_to_visual`, as that question's recorded error
 (`data.rows`); `doc_to_text` never raises, since lmms-eval builds every prompt up front.
@@ -12,41 +14,34 @@ elsewhere. A malformed row fails in `doc_to_visual`, as that question's recorded
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from skill3d_eval.data.errors import DataError
 from skill3d_eval.data.rows import VsiRow, check, score_or_zero
+from skill3d_eval.data.vsi_videos import hub_video_root, relative_video
 from skill3d_eval.media.paths import confined
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
 
 OVERALL = "vsi_bench_overall"
 
 
-def _kwarg(kwargs, key, default):
-    return (kwargs or {}).get(key) or default
-
-
 def video_root(kwargs) -> Path:
-    hf_home = os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface"))
-    return Path(_kwarg(kwargs, "video_root", os.path.join(hf_home, "vsibench")))
+    configured = (kwargs or {}).get("video_root")
+    return Path(configured) if configured else hub_video_root()
 
 
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
     where = f"vsi_bench row {doc.get('id')}"
     check(VsiRow, doc, where=where)
     root = video_root(lmms_eval_specific_kwargs)
-    if doc.get("video"):
-        relative = doc["video"]
-    elif doc.get("dataset") and doc.get("scene_name"):
-        relative = f"{doc['dataset']}/{doc['scene_name']}.mp4"
-    else:
+    relative = relative_video(doc)
+    if relative is None:
         raise DataError(f"{where}: malformed row: no video column and no dataset/scene_name to find the video by")
     path = confined(root, relative, where=where)
     if not path.is_file():
         raise DataError(
             f"{where}: video {path} does not exist "
-            "(point the task at your videos: skill3d-eval data local-task vsi_bench --video-root DIR ...)"
+            "(point the task at your data: skill3d-eval data layout DIR --out OVERRIDES, then --include_path OVERRIDES)"
         )
     return [str(path)]
 
