@@ -5,15 +5,28 @@ recover it from the cameras themselves: a hand-held or robot scan keeps the hori
 (no roll), so every camera's x axis is horizontal and the normal of the plane they span is
 gravity. Objects in indoor scenes stand upright, so a box is its vertical extent plus the
 minimum-area rectangle of its footprint, which visible faces from two sides pin down exactly.
+
+Fusing the views of one object assumes each view's depth is right. A learned depth model's is
+not: an object's depth is off by a few per cent from view to view, and pixels on its silhouette
+take depths between the object and the background behind it. Fused, those errors make each
+object's cloud fatter along the viewing rays, and the gap between two objects' closest points
+shrinks by both smears at once (a 9-minute CPU model lost 30% of the median gap this way). What
+other views saw settles it: a point that another camera saw *through* lies in free space, so
+it is not on the object (`FreeSpace`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 MAX_POINTS_PER_VIEW = 4000
+# How far (relative) another view must see past a point before the point counts as free space:
+# the typical relative error of good metric depth models indoors (AbsRel about 0.05 on NYUv2 for
+# Depth Anything V2 / Metric3D v2), so an ordinary error in the seeing view does not carve.
+FREE_SPACE_TOLERANCE = 0.05
 
 
 @dataclass(frozen=True)
@@ -39,6 +52,63 @@ def back_project(depth: np.ndarray, mask: np.ndarray, intrinsics: np.ndarray) ->
 
 def transform(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
     return points @ pose[:3, :3].T + pose[:3, 3]
+
+
+@dataclass(frozen=True, eq=False)
+class DepthView:
+    """One image's metric z-depth [H,W] with its pinhole K [3,3] and camera-to-world pose [4,4]."""
+
+    depth: np.ndarray
+    intrinsics: np.ndarray
+    pose_c2w: np.ndarray
+
+
+class FreeSpace:
+    """The space the cameras saw through: along each pixel's ray, everything nearer than its depth.
+
+    A back-projected point lies in free space when some view's ray through the point's pixel
+    ended more than `tolerance` (relative) beyond the point: that camera saw past where the
+    point claims a surface. This is the visibility test of depth-map fusion (Merrell et al.,
+    "Real-time visibility-based fusion of depth maps", ICCV 2007). With exact depth no surface
+    point is ever in free space, so fusing exact depth loses nothing; what it removes of learned
+    depth is what the depth errors pushed off the object into the air around it, which is
+    exactly where the gap between two objects is measured. Points a view cannot see (behind
+    its surfaces, outside its image, where its depth is invalid) are not judged by that view.
+
+    A point's pixel is the nearest one, so a point on a silhouette may land on the background
+    beside it; each view therefore uses the nearest depth within one pixel, which keeps exact
+    silhouettes while a smear beyond that pixel is still seen through.
+    """
+
+    def __init__(self, views: Sequence[DepthView], tolerance: float = FREE_SPACE_TOLERANCE):
+        if tolerance < 0:
+            raise ValueError(f"tolerance must be >= 0, got {tolerance}")
+        self.tolerance = tolerance
+        self._views = [(_nearest_within_one_pixel(view.depth), view.intrinsics, view.pose_c2w) for view in views]
+
+    def contains(self, points: np.ndarray) -> np.ndarray:
+        """bool [N]: which world points [N,3] some view saw through."""
+        seen_through = np.zeros(len(points), dtype=bool)
+        for nearest, k, pose in self._views:
+            camera = (points - pose[:3, 3]) @ pose[:3, :3]
+            z = camera[:, 2]
+            ahead = z > 1e-6
+            u = np.full(len(points), -1)
+            v = np.full(len(points), -1)
+            u[ahead] = np.rint(k[0, 0] * camera[ahead, 0] / z[ahead] + k[0, 2])
+            v[ahead] = np.rint(k[1, 1] * camera[ahead, 1] / z[ahead] + k[1, 2])
+            height, width = nearest.shape
+            inside = ahead & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            seen_through[inside] |= nearest[v[inside], u[inside]] > z[inside] * (1 + self.tolerance)
+        return seen_through
+
+
+def _nearest_within_one_pixel(depth: np.ndarray) -> np.ndarray:
+    """The smallest depth in each pixel's 3x3 neighbourhood; invalid depth counts as 0 (sees nothing)."""
+    valid = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0)
+    padded = np.pad(valid, 1, mode="edge")
+    height, width = valid.shape
+    return np.min([padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
 
 
 def gravity_alignment(poses_c2w: np.ndarray) -> np.ndarray:

@@ -15,6 +15,8 @@ from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
 from skill3d_eval.tools.geometry import (
     Box3D,
+    DepthView,
+    FreeSpace,
     back_project,
     cloud_gap,
     gravity_alignment,
@@ -33,21 +35,38 @@ def locate_instances(context: ToolContext, category: str) -> list[tuple[Box3D, l
 
 
 def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list[int], np.ndarray]]:
-    """As `locate_instances`, plus each instance's fused gravity-aligned point cloud."""
+    """As `locate_instances`, plus each instance's fused gravity-aligned point cloud.
+
+    Each detection's points that another image saw through are dropped before fusing
+    (`FreeSpace`, which keeps every point of exact depth), so every image's depth is asked for,
+    not only that of the images showing the category. A detection that other images saw through
+    entirely has wrong depth, wherever the object is, and is left out, unless that leaves no
+    detection at all: segmentation did find the category, so the tool still answers."""
     cameras = context.cameras()
     to_gravity = gravity_alignment(cameras.poses_c2w)
+    free_space: FreeSpace | None = None
     clouds: list[np.ndarray] = []
     seen_in: list[int] = []
+    seen_through: list[tuple[np.ndarray, int]] = []
     for index in range(context.frame_count):
         masks = context.segment(index, category).masks
         if len(masks) == 0:
             continue
+        if free_space is None:
+            free_space = FreeSpace([DepthView(context.depth(i).depth, context.depth(i).intrinsics, cameras.poses_c2w[i]) for i in range(context.frame_count)])
         depth = context.depth(index)
         for mask in masks:
             points = back_project(depth.depth, mask, depth.intrinsics)
             if len(points):
-                clouds.append(transform(points, cameras.poses_c2w[index]) @ to_gravity.T)
+                points = transform(points, cameras.poses_c2w[index])
+                kept = ~free_space.contains(points)
+                if not kept.any():
+                    seen_through.append((points @ to_gravity.T, index))
+                    continue
+                clouds.append(points[kept] @ to_gravity.T)
                 seen_in.append(index)
+    if not clouds:
+        clouds, seen_in = [cloud for cloud, _ in seen_through], [index for _, index in seen_through]
     instances = []
     for group in group_detections(clouds):
         cloud = np.concatenate([clouds[i] for i in group])
