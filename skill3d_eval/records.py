@@ -63,6 +63,8 @@ class Sample:
     task_type: str | None = None
     options: list[str] = field(default_factory=list)
     scene: str | None = None
+    # Scene Memory shares results only between questions of one task, split and scene.
+    split: str | None = None
 
     @property
     def answer_kind(self) -> AnswerKind:
@@ -107,6 +109,23 @@ class ObservationImage(BaseModel):
     attached: bool = Field(True, description="false: left out of the request, the turn's image byte budget was spent")
 
 
+class MemoryRecall(BaseModel):
+    """Results Scene Memory supplied to a call instead of computing them again, and where they came from."""
+
+    kind: Literal["observation", "expert"] = Field(description="observation: the tool's whole result; expert: expert results the tool read")
+    name: str = Field(description="the tool (observation) or expert (depth, segmentation, detection, reconstruction, super_resolution, novel_view)")
+    frames: list[str] = Field(description="content hashes (xxh3-128 of the pixels) of the frames the results were computed from")
+    source_sample_id: str = Field(description="the question whose call computed them")
+
+
+class ObservationMemory(BaseModel):
+    """Scene Memory's part in one tool call (runs with scene_memory=true)."""
+
+    reused: bool = Field(description="the observation was remembered from the same call on the same frames by an earlier question: no tool ran, no expert was asked")
+    source_sample_id: str | None = Field(None, description="with reused: the question whose call produced it")
+    recalls: list[MemoryRecall] = Field(default_factory=list, description="what was remembered, by expert/tool and source question")
+
+
 class Observation(BaseModel):
     """A tool's result as the model receives it: compact JSON, or an error it can correct."""
 
@@ -118,6 +137,8 @@ class Observation(BaseModel):
     failure: ObservationFailure | None = Field(None, description="set exactly when ok is false")
     images: list[ObservationImage] = Field(default_factory=list, description="visual evidence sent after the turn's tool results (observation_images=true)")
     seconds: float = 0.0
+    expert_calls: int | None = Field(None, description="expert requests this call made; None: not counted (trajectories before this field, calls that never reached a tool)")
+    memory: ObservationMemory | None = Field(None, description="what Scene Memory supplied; None: the run had no Scene Memory, or trajectories before this field")
 
 
 class Turn(BaseModel):
@@ -259,6 +280,7 @@ class RunInfo(BaseModel):
     answer_sources: dict[str, AnswerSource] = Field(default_factory=dict, description="chance_* policies: task -> the split whose answers they drew from")
     versions: dict[str, str] = Field(default_factory=dict)
     expert_cache: ExpertCacheStats | None = Field(None, description="recorded when the run used a result cache")
+    tool_rendering: str | None = Field(None, description="how the LLM saw the tool schemas: endpoint (the server rendered them), chat_template (the local checkpoint's template), hermes_system_block (a Hermes block in the system message)")
     outcome: RunOutcome | None = Field(None, description="written when the run's questions have all been answered or recorded as failed")
 
     @property

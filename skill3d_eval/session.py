@@ -35,7 +35,7 @@ from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.skills.leakage import LeakageError, check_leakage
 from skill3d_eval.skills.retrieval import RetrievalWeights
 from skill3d_eval.skills.snapshot import FrozenLibrary, SnapshotError
-from skill3d_eval.tools import default_toolset
+from skill3d_eval.tools import SceneMemoryStore, default_toolset
 from skill3d_eval.trajectory_log import RunDirectoryBusy, TrajectoryLog
 
 # Policies that answer from a split's answer distribution, and those that never call a tool
@@ -80,6 +80,7 @@ class EvaluationSession:
             _check_writable(settings.output_dir)
         self.run_dir: Path | None = None
         self._server: TritonServer | None = None
+        self.tool_rendering: str | None = None  # set when the policy's LLM endpoint is made
 
     def answer(self, samples: Sequence[SampleIdentity], load: Callable[[int], Sample], task_splits: Mapping[str, TaskSplits], *, rank: int = 0) -> tuple[list[Trajectory], RunOutcome]:
         """Every sample answered (or recorded as failed), in order; `load(i)` decodes sample i when it must run.
@@ -109,6 +110,7 @@ class EvaluationSession:
                 runner = Runner(
                     policy, experts, log, run_id=run_id, fingerprint=fingerprint, concurrency=settings.concurrency, resume=settings.resume,
                     library_sha256=run_info.library_sha256, interrupt_grace_s=settings.interrupt_grace_s,
+                    scene_memory=SceneMemoryStore() if settings.scene_memory else None,  # the run's own: never persisted
                 )
                 trajectories = runner.run(samples, load)
                 outcome = summarize(trajectories, settings.max_failed_fraction)
@@ -122,6 +124,7 @@ class EvaluationSession:
         if settings.policy in CHANCE:
             return PolicyByTask({task: self._chance_policy(task_splits[task].splits[sources[task].split], sources[task]) for task in tasks})
         endpoint = self.endpoint()
+        self.tool_rendering = endpoint.tool_rendering
         try:
             endpoint.check(settings.model)
         except EndpointUnusable as exc:
@@ -271,6 +274,7 @@ class EvaluationSession:
             library_sha256=self.library.sha256 if self.library else None,
             experts=experts,
             answer_sources=dict(sources or {}),
+            tool_rendering=self.tool_rendering,
             versions={
                 "skill3d_eval": __version__,
                 "lmms_eval": version("lmms-eval"),

@@ -35,6 +35,10 @@ _NOT_RESULT_AFFECTING = {
 }
 
 
+# Policies whose system prompt lists Scene Memory's facts (`agent.loop`).
+_PROMPTED_WITH_SCENE_FACTS = {"llm", "skill3d", "tool_agent"}
+
+
 class SettingsError(ValueError):
     pass
 
@@ -97,6 +101,13 @@ class Settings(BaseModel):
     library: Path | None = Field(None, description="frozen skill library snapshot (skill3d-eval skills freeze); default for program: the seed skills")
     retrieval_top_k: int = Field(6, ge=1, le=50, description="skills retrieved per question")
     guidance_max_tokens: int = Field(600, ge=0, description="budget of the skills/lessons text in the LLM's system prompt")
+    scene_memory: bool = Field(
+        True,
+        description=(
+            "share expert results and tool observations between the run's questions on one scene (same task, split and frames); "
+            "LLM policies also get the scene's established facts in their guidance"
+        ),
+    )
     observation_images: bool = Field(
         False,
         description=(
@@ -146,6 +157,9 @@ class Settings(BaseModel):
     def fingerprint(self, *, library_sha256: str | None = None, experts: Any = None) -> str:
         """Hash of every setting that can change answers (not paths for output, keys or parallelism),
         of the library's content and of the experts' identity (models' versions and configs)."""
-        relevant = self.model_dump(mode="json", exclude=_NOT_RESULT_AFFECTING)
+        # Scene Memory answers a call with what the same call on the same frames returned, so only
+        # the LLM policies' prompts (the facts in their guidance) depend on it.
+        exclude = _NOT_RESULT_AFFECTING if self.policy in _PROMPTED_WITH_SCENE_FACTS else _NOT_RESULT_AFFECTING | {"scene_memory"}
+        relevant = self.model_dump(mode="json", exclude=exclude)
         relevant.update(library_sha256=library_sha256, experts=experts)
         return hashlib.sha256(json.dumps(relevant, sort_keys=True, default=str).encode()).hexdigest()[:12]

@@ -28,6 +28,7 @@ from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags
 from skill3d_eval.llm import ChatEndpoint
 from skill3d_eval.skills.guidance import render_guidance
+from skill3d_eval.skills.memory import SceneMemory
 from skill3d_eval.skills.snapshot import FrozenLibrary
 from skill3d_eval.tools import ToolContext, ToolSet
 
@@ -69,21 +70,23 @@ class LLMPolicy:
         self.observation_images = observation_images
         self.observation_image_bytes = observation_image_bytes
 
-    def record_question(self, sample: Sample, trajectory: Trajectory) -> None:
-        """What the model is asked goes into the record: question, options and, with a library,
-        the retrieved skills' guidance for the system prompt."""
+    def record_question(self, sample: Sample, trajectory: Trajectory, memory: SceneMemory | None = None) -> None:
+        """What the model is asked goes into the record: question, options and the guidance for
+        the system prompt: with a library the retrieved skills, and the scene facts `memory` holds."""
         trajectory.question = sample.question
         trajectory.options = list(sample.options)
-        if self.library is None:
-            return
-        retrieval = self.library.retrieve(sample, set(self.tools.tools))
-        trajectory.retrieved_skills = retrieval.skill_ids
-        trajectory.retrieval_scores = retrieval.scores
-        trajectory.library_sha256 = self.library.sha256
-        trajectory.guidance = render_guidance(retrieval, None, max_tokens=self.guidance_max_tokens)
+        retrieval = None
+        if self.library is not None:
+            retrieval = self.library.retrieve(sample, set(self.tools.tools))
+            trajectory.retrieved_skills = retrieval.skill_ids
+            trajectory.retrieval_scores = retrieval.scores
+            trajectory.library_sha256 = self.library.sha256
+        trajectory.guidance = render_guidance(retrieval, memory if self.tools.tools else None, max_tokens=self.guidance_max_tokens)
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        self.record_question(sample, trajectory)
+        # Facts the run's earlier questions established on these frames (none without Scene Memory).
+        facts = SceneMemory.from_remembered(sample.scene, context.remembered_observations()) if sample.scene else None
+        self.record_question(sample, trajectory, facts)
         # Encoded once: every turn then resends the same str objects (see llm.request_body).
         images = [image_data_url(frame) for frame in sample.frames]
         evidence: dict[str, str] = {}  # sha256 -> data URL of an attached tool image, made once

@@ -5,6 +5,12 @@ recorded with its reason and answered with an empty string, which every scorer c
 wrong: it never drops out of the denominator and never stops the other samples. Samples the
 run directory already answered under the same settings (same content hash, same settings
 fingerprint) are not asked again.
+
+With a `scene_memory` store every question's tools share expert results and observations with
+the run's other questions on the same scene and split (`tools.memory`). It starts empty on a
+resumed run: answered questions are not re-read, so the first new question on a scene computes
+what it needs again (the program policy answers the same either way; an LLM's guidance lists
+the facts established since).
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from skill3d_eval.records import Sample, SampleError, SampleIdentity, Trajectory
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts import Experts
 from skill3d_eval.experts.errors import ExpertError
-from skill3d_eval.tools import ToolContext, ToolError
+from skill3d_eval.tools import SceneMemoryStore, ToolContext, ToolError
 
 
 RECORDED_FAILURES = (ProgramError, ToolError, ExpertError, openai.OpenAIError, LLMResponseError, SampleError)
@@ -63,6 +69,7 @@ class Runner:
     resume: bool = True
     library_sha256: str | None = None
     interrupt_grace_s: float = 10.0
+    scene_memory: SceneMemoryStore | None = None
 
     def run(self, samples: Sequence[SampleIdentity], load: Callable[[int], Sample]) -> list[Trajectory]:
         """Answer every sample identified in `samples`; `load(i)` builds sample i only when it must run."""
@@ -121,7 +128,7 @@ class Runner:
             sample = load(index)
             trajectory.question, trajectory.task_type, trajectory.scene = sample.question, sample.task_type, sample.scene
             trajectory.options = list(sample.options)
-            self.policy.run(sample, ToolContext(sample, self.experts), trajectory)
+            self.policy.run(sample, ToolContext(sample, self.experts, self.scene_memory), trajectory)
         except RECORDED_FAILURES as exc:
             trajectory.stop_reason = "error"
             trajectory.error = f"{type(exc).__name__}: {exc}"

@@ -8,6 +8,7 @@ import openai
 from openai.types.chat import ChatCompletion
 
 from skill3d_eval.llm.request_body import encode_chat_body
+from skill3d_eval.llm.tool_prompt import ToolRendering
 
 
 class EndpointUnusable(Exception):
@@ -15,6 +16,9 @@ class EndpointUnusable(Exception):
 
 
 class ChatEndpoint(Protocol):
+    # How the tool schemas reach the model; recorded in run_info.json.
+    tool_rendering: ToolRendering
+
     def complete(self, body: dict[str, Any]) -> ChatCompletion: ...
 
     def check(self, model: str) -> None:
@@ -24,6 +28,8 @@ class ChatEndpoint(Protocol):
 
 class OpenAIEndpoint:
     """Any OpenAI-compatible server (OpenAI, `vllm serve`, ...) through the openai SDK."""
+
+    tool_rendering: ToolRendering = "endpoint"  # the server's template and tool parser
 
     def __init__(self, client: openai.OpenAI):
         self.client = client

@@ -84,7 +84,7 @@ def _media_identities(doc_to_visual: Any, doc: dict[str, Any], bounds: MediaLimi
 def sample_from_request(
     args: tuple, doc: dict[str, Any], *, num_frames: int = DEFAULT_NUM_FRAMES, bounds: MediaLimits = MediaLimits()
 ) -> Sample:
-    context, _gen_kwargs, doc_to_visual, doc_id, task, _split = args
+    context, _gen_kwargs, doc_to_visual, doc_id, task, split = args
     sample_id = _sample_id(args, doc)
     with limits.applied(bounds):
         try:
@@ -104,6 +104,7 @@ def sample_from_request(
         task_type=next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None),
         options=[str(option) for option in options],
         scene=_scene(doc),
+        split=split,
     )
     # Each visual was checked from its header; the whole sample (several videos, arrays) is checked here.
     sample.check_bounds(bounds.max_frames, bounds.max_frame_pixels)

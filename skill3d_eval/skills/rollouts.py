@@ -59,7 +59,7 @@ def synth_samples(root: Path, split: str, task_types: set[str] | None = None) ->
         samples[row_index] = Sample(
             task=TASK, doc_id=row_index, sample_id=sample_id,
             question=_task_utils().doc_to_text(row, _prompt_kwargs()), frames=frames,
-            task_type=row["question_type"], options=row["options"], scene=row["scene_name"],
+            task_type=row["question_type"], options=row["options"], scene=row["scene_name"], split=split,
         )
         identities.append(samples[row_index].identity)
     return identities, samples

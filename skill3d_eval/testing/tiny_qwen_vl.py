@@ -1,30 +1,40 @@
-"""A tiny, randomly initialised Qwen3-VL checkpoint built from a config, for smoke runs.
+"""A tiny, randomly initialised Qwen3-VL or Qwen2.5-VL checkpoint built from a config, for smoke runs.
 
 No weights can be downloaded here, and training code must still run end to end on CPU: this
 builds the real model class, a byte-level BPE tokenizer trained on a small corpus (with Qwen's
-special tokens), the real image processor and TRL's Qwen3-VL chat template (which renders
-tool calls), and saves them as an ordinary checkpoint directory that `from_pretrained` loads.
+special tokens), the real image processor and the family's real chat template, and saves them
+as an ordinary checkpoint directory that `from_pretrained` loads. The templates are the ones the
+released checkpoints ship (TRL keeps byte-identical copies to recognise them): Qwen3-VL's
+renders tools; Qwen2.5-VL's has no tools branch, which is what the local backend must cope with.
 """
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Literal
 
 import torch
 from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     PreTrainedTokenizerFast,
+    ProcessorMixin,
+    Qwen2_5_VLConfig,
+    Qwen2_5_VLForConditionalGeneration,
+    Qwen2_5_VLProcessor,
     Qwen2VLImageProcessorPil,
     Qwen3VLConfig,
     Qwen3VLForConditionalGeneration,
     Qwen3VLProcessor,
 )
+from transformers.models.qwen2_vl.video_processing_qwen2_vl import Qwen2VLVideoProcessor
 from transformers.models.qwen3_vl.video_processing_qwen3_vl import Qwen3VLVideoProcessor
-from trl.chat_template_utils import qwen3_vl_chat_template
+from trl.chat_template_utils import qwen2_5_vl_chat_template, qwen3_vl_chat_template
 
 from skill3d_eval.agent.chat import SYSTEM_PROMPT
 from skill3d_eval.tools import default_toolset
+
+Family = Literal["qwen3_vl", "qwen2_5_vl"]
 
 SPECIAL_TOKENS = ["<|endoftext|>", "<|im_start|>", "<|im_end|>", "<|vision_start|>", "<|vision_end|>", "<|image_pad|>", "<|video_pad|>"]
 # Single tokens as in Qwen's vocabulary, but not special: they survive decoding, so tool calls can be parsed.
@@ -60,11 +70,21 @@ def tiny_tokenizer(vocab_size: int = 2048) -> PreTrainedTokenizerFast:
     )
 
 
-def tiny_processor(max_pixels: int = 64 * 64) -> Qwen3VLProcessor:
-    """Images are resized to at most `max_pixels` so each one costs a handful of tokens."""
+def tiny_processor(max_pixels: int = 64 * 64, family: Family = "qwen3_vl", chat_template: str | None = None) -> ProcessorMixin:
+    """Images are resized to at most `max_pixels` so each one costs a handful of tokens.
+    `chat_template`: instead of the family's own (e.g. train/templates/qwen2_5_vl_tools.jinja)."""
+    if family == "qwen2_5_vl":
+        # Qwen2.5-VL's 14-pixel patches, merged 2x2: 28-pixel units.
+        size = {"shortest_edge": 28 * 28, "longest_edge": max_pixels}
+        return Qwen2_5_VLProcessor(
+            image_processor=Qwen2VLImageProcessorPil(patch_size=14, merge_size=2, temporal_patch_size=2, size=size),
+            tokenizer=tiny_tokenizer(),
+            video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, size=size),
+            chat_template=chat_template or qwen2_5_vl_chat_template,
+        )
     image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
     video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
-    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tiny_tokenizer(), video_processor=video_processor, chat_template=qwen3_vl_chat_template)
+    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tiny_tokenizer(), video_processor=video_processor, chat_template=chat_template or qwen3_vl_chat_template)
 
 
 def tiny_config(tokenizer: PreTrainedTokenizerFast) -> Qwen3VLConfig:
@@ -86,15 +106,37 @@ def tiny_config(tokenizer: PreTrainedTokenizerFast) -> Qwen3VLConfig:
     )
 
 
-def build_tiny_qwen_vl(out_dir: Path, seed: int = 0) -> Path:
+def tiny_qwen2_5_vl_config(tokenizer: PreTrainedTokenizerFast) -> Qwen2_5_VLConfig:
+    ids = tokenizer.convert_tokens_to_ids
+    text = {
+        "vocab_size": len(tokenizer), "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
+        "num_attention_heads": 4, "num_key_value_heads": 2, "max_position_embeddings": 32768,
+        "rope_parameters": {"rope_type": "default", "rope_theta": 10000.0, "mrope_section": [2, 1, 1]},
+        "pad_token_id": ids("<|endoftext|>"), "bos_token_id": ids("<|endoftext|>"), "eos_token_id": ids("<|im_end|>"),
+    }
+    vision = {
+        "depth": 2, "hidden_size": 32, "intermediate_size": 64, "num_heads": 4, "patch_size": 14, "spatial_merge_size": 2,
+        "temporal_patch_size": 2, "out_hidden_size": 32, "window_size": 56, "fullatt_block_indexes": [1],
+    }
+    return Qwen2_5_VLConfig(
+        text_config=text, vision_config=vision,
+        image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
+        vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+    )
+
+
+def build_tiny_qwen_vl(out_dir: Path, seed: int = 0, *, family: Family = "qwen3_vl", chat_template: str | None = None) -> Path:
     """Write a loadable checkpoint (model, tokenizer, processor, chat template) to `out_dir`."""
     torch.manual_seed(seed)
-    processor = tiny_processor()
-    model = Qwen3VLForConditionalGeneration(tiny_config(processor.tokenizer))
+    processor = tiny_processor(family=family, chat_template=chat_template)
+    if family == "qwen2_5_vl":
+        model = Qwen2_5_VLForConditionalGeneration(tiny_qwen2_5_vl_config(processor.tokenizer))
+    else:
+        model = Qwen3VLForConditionalGeneration(tiny_config(processor.tokenizer))
     model.generation_config.eos_token_id = processor.tokenizer.eos_token_id
     model.generation_config.pad_token_id = processor.tokenizer.pad_token_id
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.testing.tiny_qwen_vl", "seed": seed}))
+    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.testing.tiny_qwen_vl", "family": family, "seed": seed}))
     return out_dir

@@ -2,6 +2,7 @@
 
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolArgumentError, ToolError
+from skill3d_eval.tools.memory import SceneMemoryStore
 from skill3d_eval.tools.perception import PERCEPTION_TOOLS, VIEW_TOOLS
 from skill3d_eval.tools.spatial import SPATIAL_TOOLS
 from skill3d_eval.tools.spec import Tool, ToolSet
@@ -12,4 +13,4 @@ def default_toolset(*, views: bool = False) -> ToolSet:
     return ToolSet([*PERCEPTION_TOOLS, *SPATIAL_TOOLS, *(VIEW_TOOLS if views else [])])
 
 
-__all__ = ["Tool", "ToolArgumentError", "ToolContext", "ToolError", "ToolSet", "default_toolset"]
+__all__ = ["SceneMemoryStore", "Tool", "ToolArgumentError", "ToolContext", "ToolError", "ToolSet", "default_toolset"]

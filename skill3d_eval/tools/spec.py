@@ -3,6 +3,8 @@
 The OpenAI function schema the model sees and the validation its calls go through are both
 derived from that one declaration, so they cannot drift apart. A tool may also declare the
 visual evidence it can show (`tools.visuals`); it is drawn only when the caller asks for it.
+Every call goes through the sample's `ToolContext`, which answers it from the run's Scene
+Memory when an earlier question made the same call on the same frames, and counts its experts.
 """
 
 from __future__ import annotations
@@ -87,20 +89,27 @@ class ToolSet:
         started = time.perf_counter()
         tool = self.tools.get(name)
         failure: ObservationFailure = "unknown_tool"
-        try:
-            if tool is None:
-                raise ToolError(f"unknown tool {name!r}; available tools: {', '.join(self.tools)}")
-            failure = "invalid_arguments"
-            parsed = tool.parse(arguments)
-            failure = "tool_error"
-            content = tool.run(context, parsed)
-            visuals = tool.evidence(context, parsed, content) if evidence and tool.evidence else []
-        except (ToolError, ExpertError) as exc:
-            kind: ObservationFailure = "expert_error" if isinstance(exc, ExpertError) else failure
-            return Observation(tool_call_id=call_id, name=name, ok=False, error=str(exc), failure=kind, seconds=time.perf_counter() - started)
+        with context.ledger() as ledger:
+            try:
+                if tool is None:
+                    raise ToolError(f"unknown tool {name!r}; available tools: {', '.join(self.tools)}")
+                failure = "invalid_arguments"
+                parsed = tool.parse(arguments)
+                failure = "tool_error"
+                content = context.observation(name, parsed.model_dump(mode="json"), lambda: tool.run(context, parsed))
+                visuals = tool.evidence(context, parsed, content) if evidence and tool.evidence else []
+            except (ToolError, ExpertError) as exc:
+                kind: ObservationFailure = "expert_error" if isinstance(exc, ExpertError) else failure
+                return Observation(
+                    tool_call_id=call_id, name=name, ok=False, error=str(exc), failure=kind, seconds=time.perf_counter() - started,
+                    expert_calls=ledger.expert_calls, memory=ledger.memory() if context.memory else None,
+                )
         images = []
         for visual in visuals:
             encoded = encode_visual(visual)
             context.evidence[encoded.reference.sha256] = encoded.data
             images.append(encoded.reference)
-        return Observation(tool_call_id=call_id, name=name, ok=True, content=content, images=images, seconds=time.perf_counter() - started)
+        return Observation(
+            tool_call_id=call_id, name=name, ok=True, content=content, images=images, seconds=time.perf_counter() - started,
+            expert_calls=ledger.expert_calls, memory=ledger.memory() if context.memory else None,
+        )

@@ -58,6 +58,8 @@ def test_local_checkpoint_through_the_cli(synth_root, synth_triton, tiny_checkpo
         limit=2,
     )
     assert json.loads(results_file.read_text())["n-samples"]["spatial_synth"]["effective"] == 2
+    # Qwen3-VL's template renders the tools itself, and the run says so.
+    assert json.loads((tmp_path / "runs" / "local" / "run_info.json").read_text())["tool_rendering"] == "chat_template"
     trajectories = read_trajectories(tmp_path / "runs" / "local" / "trajectories.jsonl")
     assert len(trajectories) == 2
     for trajectory in trajectories:

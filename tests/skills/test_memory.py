@@ -26,3 +26,23 @@ def test_facts_come_from_successful_observations_of_that_scene():
     assert all(f.scene == "s1" for f in memory.facts)
     failed = SceneMemory.from_trajectories("s1", [_trajectory("s1", ok=False)])
     assert {(f.subject, f.kind) for f in failed.facts} == {("room", "room_extent")}
+
+
+def test_facts_of_a_runs_remembered_observations_keep_their_provenance():
+    from skill3d_eval.skills.guidance import render_guidance
+    from skill3d_eval.tools.memory import RememberedObservation
+
+    frames = ("a" * 32, "b" * 32)
+    remembered = [
+        RememberedObservation("locate_objects", {"category": "chair"}, {"category": "chair", "count": 1, "instances": [{"center_m": [0, 1, 0], "size_m": [1, 1, 1]}]}, frames, "t/test/3"),
+        RememberedObservation("estimate_depth", {"image": 0}, {"depth_m": {"min": 1}}, frames, "t/test/4"),
+        RememberedObservation("locate_objects", {"category": "chair"}, {"category": "chair", "count": 2, "instances": []}, frames, "t/test/5"),
+    ]
+    memory = SceneMemory.from_remembered("s1", remembered)
+    facts = {(f.subject, f.kind): f for f in memory.facts}
+    assert set(facts) == {("chair", "object_count"), ("chair", "object_position"), ("chair", "object_size")}
+    count = facts[("chair", "object_count")]
+    assert (count.value, count.sample_id, count.frames, count.arguments) == (2, "t/test/5", list(frames), {"category": "chair"})
+    guidance = render_guidance(None, memory)
+    assert guidance.splitlines()[0].startswith("Scene Memory") and 'chair object_count: 2 (from locate_objects {"category":"chair"})' in guidance
+    assert render_guidance(None, SceneMemory(scene="s1")) is None

@@ -78,6 +78,7 @@ def test_guidance_is_token_bounded_and_reaches_the_system_prompt():
     memory = SceneMemory(scene="synth_0001", facts=[SceneFact(scene="synth_0001", subject="chair", kind="object_count", value=3, tool="locate_objects")])
     full = render_guidance(retrieval, memory, max_tokens=2000)
     assert "locate_objects" in full and "lesson (tool_failure)" in full and "chair object_count: 3" in full
+    assert full.index("Skill 1 [") < full.index("Known facts about scene synth_0001") < full.index("Skill 2 [")  # best skill, facts, the others
     short = render_guidance(retrieval, memory, max_tokens=120)
     assert estimate_tokens(short) <= 120 and short.splitlines()[1].startswith("Skill 1 [count.good]")
     trajectory = Trajectory(task="spatial_synth", doc_id=0, sample_id="spatial_synth/test/0", question="How many chair(s) are in this room?", task_type="object_counting", scene=None, policy="llm")
