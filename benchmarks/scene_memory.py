@@ -70,7 +70,7 @@ def main() -> int:
     print(f"{'without memory':<16}{plain_calls:>14}{plain_calls / questions:>16.2f}{plain_s:>10.1f}")
     print(f"{'scene_memory':<16}{calls:>14}{calls / questions:>16.2f}{memory_s:>10.1f}")
     print(f"with memory: {reused} of {len(observations)} observations reused whole, {recalling} of {questions} questions took results from memory; "
-          f"store: {memory.stats.computed} computed, {memory.stats.recalled} recalled, {memory.stats.shared} shared in flight, {memory.stats.evictions} evicted")
+          f"store: {memory.stats.computed} computed, {memory.stats.hits} recalled, {memory.stats.shared} shared in flight, {memory.stats.evictions} evicted")
     print("answers identical: yes")
     ratio = calls / plain_calls
     print(f"RESULT scene_memory_expert_calls_ratio {ratio:.3f} target <= {TARGET} {'PASS' if ratio <= TARGET else 'FAIL'}")

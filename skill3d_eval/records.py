@@ -71,10 +71,14 @@ class Sample:
         return "choice" if self.options else "number"
 
     @property
+    def frame_hashes(self) -> tuple[str, ...]:
+        """Each frame's content hash (xxh3-128 of its pixels): in the sample's identity, and Scene Memory's keys."""
+        return tuple(xxhash.xxh3_128_hexdigest(np.ascontiguousarray(frame).data) for frame in self.frames)
+
+    @property
     def identity(self) -> SampleIdentity:
         """Built from the decoded sample (rollouts, tests); lmms-eval requests get theirs before decoding."""
-        frames = [xxhash.xxh3_128_hexdigest(np.ascontiguousarray(frame).data) for frame in self.frames]
-        digest = content_hash(self.task, self.sample_id, self.question, self.options, frames)
+        digest = content_hash(self.task, self.sample_id, self.question, self.options, list(self.frame_hashes))
         return SampleIdentity(self.task, self.doc_id, self.sample_id, self.question, self.scene, digest)
 
     def check_bounds(self, max_frames: int, max_frame_pixels: int) -> None:

@@ -20,7 +20,6 @@ from functools import cached_property
 from typing import Any, Literal, TypeVar
 
 import numpy as np
-import xxhash
 
 from skill3d_eval.records import MemoryRecall, ObservationMemory, Sample
 from skill3d_eval.experts import DepthResult, DetectionResult, Experts, NovelViewResult, ReconstructionResult, SegmentationResult, SuperResolutionResult
@@ -68,8 +67,8 @@ class ToolContext:
 
     @cached_property
     def frame_hashes(self) -> tuple[str, ...]:
-        """Each frame's content hash, as `Sample.identity` computes it: what Scene Memory keys by."""
-        return tuple(xxhash.xxh3_128_hexdigest(np.ascontiguousarray(frame).data) for frame in self.sample.frames)
+        """What Scene Memory keys by; hashed once per question."""
+        return self.sample.frame_hashes
 
     @property
     def scope(self) -> MemoryScope | None:

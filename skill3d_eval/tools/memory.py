@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import itertools
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
+
+from skill3d_eval.single_flight import SingleFlightCache, SingleFlightStats
 
 SCENE_MEMORY_BYTES = 1024**3
 
@@ -76,20 +77,6 @@ class RememberedObservation:
     source_sample_id: str
 
 
-@dataclass
-class SceneMemoryStats:
-    computed: int = 0
-    recalled: int = 0  # answered from a finished entry
-    shared: int = 0  # waited for another question's computation in flight
-    evictions: int = 0
-
-
-class _Flight:
-    def __init__(self) -> None:
-        self.done = threading.Event()
-        self.result: Remembered | None = None  # None: the computation failed
-
-
 def result_bytes(value: Any) -> int:
     """What an expert result (a dataclass of arrays) or a JSON observation holds in memory."""
     if dataclasses.is_dataclass(value):
@@ -102,82 +89,46 @@ def result_bytes(value: Any) -> int:
 
 
 class SceneMemoryStore:
-    """Thread-safe, run-scoped memory of expert results and tool observations (see the module doc)."""
+    """Thread-safe, run-scoped memory of expert results and tool observations (see the module doc):
+    a `SingleFlightCache` whose waiters compute again when the computing question failed."""
 
     def __init__(self, max_bytes: int = SCENE_MEMORY_BYTES):
-        if max_bytes < 0:
-            raise ValueError(f"max_bytes must be >= 0, got {max_bytes}")
-        self.max_bytes = max_bytes
-        self.stats = SceneMemoryStats()
-        self._entries: OrderedDict[MemoryKey, tuple[Remembered, int]] = OrderedDict()
-        self._flights: dict[MemoryKey, _Flight] = {}
-        self._bytes = 0
-        self._sequence = 0
-        self._lock = threading.Lock()
+        self._cache: SingleFlightCache[MemoryKey, Remembered] = SingleFlightCache(
+            max_bytes, lambda remembered: result_bytes(remembered.value), waiters_retry=True
+        )
+        self._sequence = itertools.count(1)
+
+    @property
+    def stats(self) -> SingleFlightStats:
+        return self._cache.stats
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._cache)
 
     def recall(self, key: MemoryKey, compute: Callable[[], T], sample_id: str) -> tuple[T, str | None]:
         """(value, the question that computed it) when remembered or computed by a concurrent
         question, else (`compute()`, None) after remembering it as computed by `sample_id`.
         Observations are copied both ways, so no question's trajectory shares a dict with another's."""
-        while True:
-            with self._lock:
-                entry = self._entries.get(key)
-                if entry is not None:
-                    self._entries.move_to_end(key)
-                    self.stats.recalled += 1
-                    return _copied(key, entry[0].value), entry[0].source_sample_id
-                flight = self._flights.get(key)
-                leader = flight is None
-                if leader:
-                    flight = self._flights[key] = _Flight()
-            if leader:
-                break
-            flight.done.wait()
-            if flight.result is not None:
-                with self._lock:
-                    self.stats.shared += 1
-                return _copied(key, flight.result.value), flight.result.source_sample_id
-            # the computation failed there: compute here (or join the next flight)
-        try:
+        computed_here: list[T] = []
+
+        def remember() -> Remembered:
             value = compute()
-        except BaseException:
-            with self._lock:
-                del self._flights[key]
-            flight.done.set()
-            raise
-        with self._lock:
-            self._sequence += 1
-            remembered = Remembered(_copied(key, value), sample_id, self._sequence)
-            self.stats.computed += 1
-            self._keep(key, remembered)
-            flight.result = remembered
-            del self._flights[key]
-        flight.done.set()
-        return value, None
+            computed_here.append(value)
+            return Remembered(_copied(key, value), sample_id, next(self._sequence))
+
+        remembered = self._cache.get(key, remember)
+        if computed_here:
+            return computed_here[0], None
+        return _copied(key, remembered.value), remembered.source_sample_id
 
     def observations(self, scope: MemoryScope, frames: tuple[str, ...]) -> list[RememberedObservation]:
         """The tool observations remembered for exactly these frames of `scope`, oldest first."""
-        with self._lock:
-            found = [(key, entry) for key, (entry, _) in self._entries.items() if key.kind == "observation" and key.scope == scope and key.frames == frames]
+        found = [(key, entry) for key, entry in self._cache.items() if key.kind == "observation" and key.scope == scope and key.frames == frames]
         found.sort(key=lambda item: item[1].sequence)
         return [
             RememberedObservation(key.name, json.loads(key.arguments), copy.deepcopy(entry.value), key.frames, entry.source_sample_id)
             for key, entry in found
         ]
-
-    def _keep(self, key: MemoryKey, remembered: Remembered) -> None:
-        size = result_bytes(remembered.value)
-        if size > self.max_bytes:
-            return
-        self._entries[key] = (remembered, size)
-        self._bytes += size
-        while self._bytes > self.max_bytes:
-            _, (_, evicted) = self._entries.popitem(last=False)
-            self._bytes -= evicted
-            self.stats.evictions += 1
 
 
 def _copied(key: MemoryKey, value: T) -> T:

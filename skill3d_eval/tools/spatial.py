@@ -53,7 +53,8 @@ def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list
         if len(masks) == 0:
             continue
         if free_space is None:
-            free_space = FreeSpace([DepthView(context.depth(i).depth, context.depth(i).intrinsics, cameras.poses_c2w[i]) for i in range(context.frame_count)])
+            views = [context.depth(i) for i in range(context.frame_count)]
+            free_space = FreeSpace([DepthView(view.depth, view.intrinsics, cameras.poses_c2w[i]) for i, view in enumerate(views)])
         depth = context.depth(index)
         for mask in masks:
             points = back_project(depth.depth, mask, depth.intrinsics)

@@ -39,7 +39,7 @@ def test_concurrent_requests_for_one_key_share_a_single_decode():
         _wait_until(lambda: cache.stats.shared == 3)  # three wait while the first decodes
         release.set()
         results = [f.result() for f in futures]
-    assert len(calls) == 1 and cache.stats.decodes == 1
+    assert len(calls) == 1 and cache.stats.computed == 1
     assert all(r is results[0] for r in results)
 
 
@@ -53,7 +53,7 @@ def test_four_threads_on_one_real_video_decode_it_once(tmp_path):
 
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(ask, range(4)))
-    assert cache.stats.decodes == 1 and cache.stats.shared + cache.stats.hits == 3
+    assert cache.stats.computed == 1 and cache.stats.shared + cache.stats.hits == 3
     assert all(r is results[0] for r in results) and len(results[0]) == 16
 
 
@@ -74,7 +74,7 @@ def test_a_failed_decode_reaches_its_waiters_and_is_retried_by_the_next_caller()
                 future.result()
     assert len(attempts) == 1
     assert cache.get("k", lambda: _frames(1, 4))[0].nbytes == 4  # not remembered as failed
-    assert cache.stats.decodes == 2
+    assert cache.stats.computed == 2
 
 
 def test_least_recently_used_results_are_evicted_by_bytes():
@@ -95,11 +95,11 @@ def test_a_replaced_file_is_decoded_again(tmp_path):
     path = write_h264(tmp_path / "v.mp4", frames=30)
     cache = FrameCache(1 << 30)
     first = sample_frames(path, 4, cache=cache)
-    assert sample_frames(path, 4, cache=cache) is first and cache.stats.decodes == 1
+    assert sample_frames(path, 4, cache=cache) is first and cache.stats.computed == 1
     write_h264(path, frames=20, start_pts=100)
     os.utime(path, ns=(1, 1))
     second = sample_frames(path, 4, cache=cache)
-    assert cache.stats.decodes == 2 and not np.array_equal(second[1], first[1])
+    assert cache.stats.computed == 2 and not np.array_equal(second[1], first[1])
 
 
 def test_a_truncated_video_is_an_error_naming_it_and_the_repaired_file_decodes(tmp_path):
@@ -110,4 +110,4 @@ def test_a_truncated_video_is_an_error_naming_it_and_the_repaired_file_decodes(t
     with pytest.raises(VideoDecodeError, match="cut.mp4: truncated"):
         sample_frames(path, 8, cache=cache)
     path.write_bytes(whole)
-    assert len(sample_frames(path, 8, cache=cache)) == 8 and cache.stats.decodes == 2
+    assert len(sample_frames(path, 8, cache=cache)) == 8 and cache.stats.computed == 2

@@ -109,7 +109,7 @@ def test_concurrent_askers_share_one_computation():
     assert len(computed) == 1 and len(results) == 6
     assert results["q0"][1] is None and {source for _, source in (results[f"q{n}"] for n in range(1, 6))} == {"q0"}
     assert all(value is results["q0"][0] for value, _ in results.values())
-    assert memory.stats.computed == 1 and memory.stats.shared + memory.stats.recalled == 5
+    assert memory.stats.computed == 1 and memory.stats.shared + memory.stats.hits == 5
 
 
 def test_a_failed_computation_is_not_remembered():
