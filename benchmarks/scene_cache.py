@@ -29,7 +29,8 @@ from skill3d_eval.experts import ExpertsClient, oracle_server
 from skill3d_eval.settings import SYNTH_ROOT
 from skill3d_eval.synth.questions import make_questions
 from skill3d_eval.synth.scene import load_scene
-from skill3d_eval.synth.schema import decode_png
+from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES
+from skill3d_eval.media.video import sample_frames
 from skill3d_eval.tools import ToolContext, default_toolset
 
 
@@ -39,7 +40,7 @@ def scene_questions(data: Path) -> list[Sample]:
     samples = []
     for scene_name in meta["test_scenes"]:
         first = rows[rows["scene_name"] == scene_name].iloc[0]
-        frames = [decode_png(f["bytes"] if isinstance(f, dict) else f) for f in first["frames"]]
+        frames = list(sample_frames(data / first["video"], DEFAULT_NUM_FRAMES))
         scene = load_scene(data / "scenes" / f"{scene_name}.json")
         for question in make_questions(scene, np.random.default_rng(0), max_counting=50, max_distance=50):
             samples.append(

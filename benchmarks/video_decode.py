@@ -158,11 +158,14 @@ def peak_rss_mb(command: list[str], log: Path) -> float:
 
 def rss_ratio(work: Path) -> float:
     data = work / "spatial_synth"
-    generator = [str(Path(sys.executable).parent / "skill3d-eval"), "synth", "generate", "--out", str(data), "--scenes", "100", "--test-fraction", "0.5"]
+    generator = [str(Path(sys.executable).parent / "skill3d-eval"), "synth", "generate", "--out", str(data), "--scenes", "60", "--test-fraction", "0.9"]
     generated = subprocess.run(generator, capture_output=True, text=True, check=False)
     if generated.returncode != 0:
         raise SystemExit(f"{' '.join(generator)} failed:\n{generated.stderr[-3000:]}")
-    task_dir = write_local_task("spatial_synth", data / "data" / "test.parquet", work / "task", train=data / "data" / "train.parquet").parent
+    # Rows name their scene's video under the dataset root (as VSI-Bench's do): no frames in the rows.
+    task_dir = write_local_task(
+        "spatial_synth", data / "data" / "test.parquet", work / "task", train=data / "data" / "train.parquet", video_root=data
+    ).parent
     peaks = {}
     for rows in (111, 555):
         out = work / f"run-{rows}"

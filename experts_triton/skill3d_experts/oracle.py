@@ -1,7 +1,10 @@
 """What the oracle backends share: store lookups with a small cache of decoded truths.
 
 Agents ask several experts about the same frames, and decoding a frame's npz costs more than
-the rest of a request, so each model instance keeps the last few truths (read-only arrays).
+the rest of a request, so each model instance keeps the last truths (read-only arrays). A
+question's tools walk over all of its frames, in order, one expert call after another, so the
+cache must hold a whole question's frames (32 from a VSI video by default, two questions' worth
+kept): an LRU smaller than that misses on every frame of every walk.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ def oracle_root_param(model: str, params: dict[str, str]) -> Path:
 class OracleTruths:
     """`OracleStore.get` behind an LRU of `capacity` frames; answers (frame key, truth)."""
 
-    def __init__(self, store: OracleStore, capacity: int = 16):
+    def __init__(self, store: OracleStore, capacity: int = 64):
         self.store = store
         self.capacity = capacity
         self._cache: OrderedDict[str, FrameTruth] = OrderedDict()

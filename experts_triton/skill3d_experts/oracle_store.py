@@ -46,7 +46,8 @@ class FrameTruth:
 
 
 class OracleMiss(KeyError):
-    """The frame is not one the store knows (not a spatial_synth frame, or re-encoded lossy)."""
+    """The frame is not one the store knows (not a spatial_synth frame, or re-encoded lossy other
+    than the generator's own video encoding, whose decoded frames are registered)."""
 
 
 class OracleStore:
@@ -76,6 +77,26 @@ class OracleStore:
             )
         os.replace(tmp, path)
         return key
+
+    def alias(self, image: np.ndarray, key: str) -> str:
+        """Make `image` find the truth already stored under `key`: one rendered frame reaches the
+        evaluator as different pixels (lossless PNG, decoded H.264), each pixel content its own
+        key. A hard link where the filesystem has them, else a copy; atomic either way."""
+        source = self.path_for(key)
+        if not source.is_file():
+            raise OracleMiss(f"no ground truth {key} under {self.root} to alias")
+        alias_key = frame_key(image)
+        path = self.path_for(alias_key)
+        if alias_key == key or path.is_file():
+            return alias_key
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(f".{alias_key}.{os.getpid()}.tmp")
+        try:
+            os.link(source, tmp)
+        except OSError:
+            tmp.write_bytes(source.read_bytes())
+        os.replace(tmp, path)
+        return alias_key
 
     def get(self, image: np.ndarray) -> FrameTruth:
         key = frame_key(image)

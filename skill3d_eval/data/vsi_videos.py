@@ -18,6 +18,7 @@ from typing import Any
 
 from skill3d_eval.data.archives import UnpackReport, archives_in, cached_snapshot, hub_cache_dir, unpack
 from skill3d_eval.data.errors import DataError
+from skill3d_eval.media.paths import confined
 
 VIDEO_CACHE = "vsibench"  # lmms-eval's vsibench `dataset_kwargs.cache_dir`; our YAML names the same
 SHOWN = 5
@@ -30,6 +31,19 @@ def relative_video(doc: Mapping[str, Any]) -> str | None:
     if doc.get("dataset") and doc.get("scene_name"):
         return f"{doc['dataset']}/{doc['scene_name']}.mp4"
     return None
+
+
+def row_video(doc: Mapping[str, Any], root: Path, *, where: str, missing_hint: str) -> Path:
+    """The row's video, resolved inside `root` (`media.paths.confined`: a row cannot point the
+    model at a file elsewhere) and present; DataError naming the row and the expected path, with
+    `missing_hint` saying how to get the videos. Shared by every task in VSI-Bench's schema."""
+    relative = relative_video(doc)
+    if relative is None:
+        raise DataError(f"{where}: malformed row: no video column and no dataset/scene_name to find the video by")
+    path = confined(root, relative, where=where)
+    if not path.is_file():
+        raise DataError(f"{where}: video {path} does not exist ({missing_hint})")
+    return path
 
 
 def hub_video_root() -> Path:

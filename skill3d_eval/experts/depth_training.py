@@ -10,7 +10,7 @@ backend loads, and training feeds the network through that processor: no train/s
 hide. Only scenes of the training split are read (`meta.json`'s `train_scenes`); asking for a
 test scene is an error, so held-out numbers stay held out.
 
-The dataset's 16 training scenes (128 frames) are too few to learn per-object metric depth, so
+The dataset's 16 training scenes are too few to learn per-object metric depth, so
 training adds `extra_scenes` more rooms drawn by spatial_synth's own generator with the dataset's
 seed and parameters at scene indices *past* the dataset's last one: the generator keys each
 scene's random stream by (seed, index), so those rooms are new ones, never a test scene
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from skill3d_eval.experts.protocol import Experts
 
 TRAINING_RECORD = "training.json"
+EXTRA_FRAMES_PER_ROOM = 8
 EXTRA_CACHE_SUFFIX = "-depth-extra"  # sibling of the dataset directory: generated training rooms, one .npz per request  # beside config.json: what the checkpoint was trained on, and its camera
 
 
@@ -117,12 +118,15 @@ def split_scenes(synth_root: Path) -> dict[str, tuple[str, ...]]:
 
 
 def load_frames(synth_root: Path, split: str, scenes: Sequence[str] | None = None, frames_per_scene: int | None = None) -> list[DepthFrame]:
-    """The distinct frames of `scenes` (default: all) of one split, decoded exactly as the
-    evaluator decodes them (PNG from the split's parquet), with their truth from the oracle store."""
+    """The frames of `scenes` (default: all) of one split as the evaluator serves them: decoded
+    from each scene's video (`frames_per_scene` of them sampled uniformly, as a model sampling
+    that many frames sees them; default all), with their rendered truth from the oracle store."""
     import pandas as pd
     from skill3d_experts.oracle_store import OracleStore
 
-    from skill3d_eval.synth.schema import decode_png, split_path
+    from skill3d_eval.media.video_sampling import uniform_indices
+    from skill3d_eval.synth.schema import split_path
+    from skill3d_eval.synth.video import decode_video
 
     members = split_scenes(synth_root)
     if split not in members:
@@ -133,16 +137,20 @@ def load_frames(synth_root: Path, split: str, scenes: Sequence[str] | None = Non
         other = "test" if split == "train" else "train"
         where = ", ".join(f"{s} ({other} split)" if s in members[other] else f"{s} (no such scene)" for s in strangers)
         raise DepthTrainingError(f"scenes not in spatial_synth's {split} split (meta.json {split}_scenes): {where}")
-    rows = pd.read_parquet(split_path(synth_root, split), columns=["scene_name", "frames"])
+    rows = pd.read_parquet(split_path(synth_root, split), columns=["scene_name", "video"])
+    total = int(json.loads((Path(synth_root) / "meta.json").read_text())["args"]["frames"])
     store = OracleStore(Path(synth_root) / "oracle")
     frames = []
     for scene in wanted:
         first = rows[rows["scene_name"] == scene]
         if first.empty:
             raise DepthTrainingError(f"scene {scene} has no row in {split}.parquet")
-        encoded = list(first.iloc[0]["frames"])[:frames_per_scene]
-        for item in encoded:
-            image = decode_png(item["bytes"] if isinstance(item, dict) else item)
+        video = Path(synth_root) / str(first.iloc[0]["video"])
+        if not video.is_file():
+            raise DepthTrainingError(f"video {video} of scene {scene} is missing")
+        decoded = decode_video(video, total)
+        for index in uniform_indices(total, frames_per_scene or total).tolist():
+            image = np.array(decoded[index])  # writable: the processor hands frames to torch
             truth = store.get(image)
             if truth.scene != scene:
                 raise DepthTrainingError(f"oracle truth of a frame of {scene} names scene {truth.scene}")
@@ -151,12 +159,18 @@ def load_frames(synth_root: Path, split: str, scenes: Sequence[str] | None = Non
 
 
 def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
-    """`count` rooms rendered by the dataset's generator (its seed and `args`) at scene indices
-    after the dataset's last, i.e. scenes that are in neither split; cached as one .npz."""
+    """`count` rooms rendered by the dataset's generator (its seed and `args`, but
+    EXTRA_FRAMES_PER_ROOM frames each) at scene indices after the dataset's last, i.e. scenes that
+    are in neither split, their frames passed through the dataset's video encoding as served
+    frames are; cached as one .npz. Rooms, not frames of one room, are what teach metric depth:
+    a dataset's 32 frames of a room would cost four times the rendering and memory for little."""
+    import tempfile
+
     from skill3d_experts.oracle_store import OracleStore, frame_key
 
     from skill3d_eval.synth.generate import GENERATOR_VERSION, scene_name, scene_rng
     from skill3d_eval.synth.sampling import SceneParams, sample_scene
+    from skill3d_eval.synth.video import decode_video, encode_video
 
     if count <= 0:
         return []
@@ -165,8 +179,8 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
     meta = json.loads((synth_root / "meta.json").read_text())
     args, seed = meta["args"], int(meta["seed"])
     first = int(args["scenes"])
-    params = SceneParams(**{key: args[key] for key in ("frames", "width", "height", "min_objects", "max_objects", "min_visible_pixels", "max_attempts")},
-                         min_views_per_object=args["min_views_per_object"])
+    params = SceneParams(**{key: args[key] for key in ("width", "height", "min_objects", "max_objects", "min_visible_pixels", "max_attempts")},
+                         frames=EXTRA_FRAMES_PER_ROOM, min_views_per_object=args["min_views_per_object"])
     cache = synth_root.parent / f"{synth_root.name}{EXTRA_CACHE_SUFFIX}" / f"v{GENERATOR_VERSION}-seed{seed}-from{first}-n{count}-{params.width}x{params.height}x{params.frames}.npz"
     names = [scene_name(index) for index in range(first, first + count)]
     clash = sorted(set(names) & {*members["train"], *members["test"]})
@@ -177,10 +191,13 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
         images, depths, intrinsics = [], [], []
         for index, name in zip(range(first, first + count), names):
             rendered = sample_scene(name, scene_rng(seed, index), params)
-            for view, camera in zip(rendered.views, rendered.scene.cameras, strict=True):
-                if store.path_for(frame_key(view.rgb)).is_file():
+            with tempfile.TemporaryDirectory() as tmp:
+                encode_video([view.rgb for view in rendered.views], Path(tmp) / f"{name}.mp4")
+                served = decode_video(Path(tmp) / f"{name}.mp4", len(rendered.views))
+            for image, view, camera in zip(served, rendered.views, rendered.scene.cameras, strict=True):
+                if store.path_for(frame_key(image)).is_file():
                     raise DepthTrainingError(f"generated room {name} reproduces a frame of {synth_root}: not a new scene")
-                images.append(view.rgb)
+                images.append(image)
                 depths.append(view.depth.astype(np.float32))
                 intrinsics.append(camera.intrinsics)
         cache.parent.mkdir(parents=True, exist_ok=True)

@@ -1,28 +1,30 @@
 """Rollouts of a policy over a spatial_synth split through the real Runner, and their accuracy.
 
 Samples are built exactly as lmms-eval builds them for the `skill3d` model (the task's own
-`doc_to_text` / `doc_to_visual`, sample ids "task/split/row"), so trajectories produced here
-are interchangeable with those of `lmms-eval --model skill3d` runs.
+`doc_to_text` / `doc_to_visual`, whose video the model's sampler reads at `num_frames`; sample
+ids "task/split/row"), so trajectories produced here are interchangeable with those of
+`lmms-eval --model skill3d` runs.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import io
 from collections import defaultdict
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pandas as pd
 import yaml
-from PIL import Image
 
 from skill3d_eval.records import Sample, SampleIdentity, Trajectory
 from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.experts import Experts
+from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES
+from skill3d_eval.media.frame_cache import Frames
+from skill3d_eval.media.video import sample_frames
 from skill3d_eval.settings import TASKS_DIR
 from skill3d_eval.synth.schema import split_path
 from skill3d_eval.skills.references import Reference, load_references
@@ -46,16 +48,25 @@ def _prompt_kwargs() -> dict:
     return yaml.safe_load(text)["lmms_eval_specific_kwargs"]["default"]
 
 
-def synth_samples(root: Path, split: str, task_types: set[str] | None = None) -> tuple[list[SampleIdentity], dict[int, Sample]]:
-    """(identities, samples by row) of a split, optionally only some question types."""
+def synth_samples(
+    root: Path, split: str, task_types: set[str] | None = None, num_frames: int = DEFAULT_NUM_FRAMES
+) -> tuple[list[SampleIdentity], dict[int, Sample]]:
+    """(identities, samples by row) of a split, optionally only some question types. The rows of
+    a scene share one decoded set of frames (as the model's frame cache shares them)."""
     frame = pd.read_parquet(split_path(root, split))
+    doc_to_visual = partial(_task_utils().doc_to_visual, lmms_eval_specific_kwargs={**_prompt_kwargs(), "video_root": str(root)})
+    decoded: dict[str, Frames] = {}
     identities, samples = [], {}
     for row_index, row in enumerate(frame.to_dict("records")):
         row["options"] = [str(o) for o in row["options"]]
         if task_types is not None and row["question_type"] not in task_types:
             continue
         sample_id = f"{TASK}/{split}/{row_index}"
-        frames = [np.asarray(Image.open(io.BytesIO(f["bytes"])).convert("RGB")) for f in row["frames"]]
+        frames = []
+        for video in doc_to_visual(row):
+            if video not in decoded:
+                decoded[video] = sample_frames(video, num_frames)
+            frames.extend(decoded[video])
         samples[row_index] = Sample(
             task=TASK, doc_id=row_index, sample_id=sample_id,
             question=_task_utils().doc_to_text(row, _prompt_kwargs()), frames=frames,

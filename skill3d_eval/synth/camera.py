@@ -5,7 +5,8 @@ frames look like the indoor videos VSI-Bench is built from) and the principal po
 image centre ((width - 1) / 2, (height - 1) / 2) with pixel centres at integer coordinates.
 
 The viewpoints walk once around an ellipse inside the room at eye height, each looking across
-the room (towards its centre, give or take 15°) with a slight downward pitch (8–20°): an
+the room (towards its centre, give or take 15°) with a slight downward pitch (8–20°), drifting
+smoothly from one frame to the next so that the frames make a video (the VSI tasks' mp4): an
 object near one wall is seen by the cameras on the far side, so together the frames see every
 object from several directions.
 """
@@ -21,7 +22,7 @@ EYE_HEIGHT = (1.4, 1.7)
 PITCH_DOWN = (np.radians(8.0), np.radians(20.0))
 YAW_JITTER = np.radians(15.0)  # around the direction to the room centre
 LOOP_RADIUS = (0.45, 0.7)  # fraction of the room's half extents
-ANGLE_JITTER = 0.15  # radians around evenly spaced positions on the loop
+ANGLE_JITTER = 0.15  # radians around evenly spaced positions on the loop, drifting smoothly
 
 
 def intrinsics_for(width: int, height: int) -> np.ndarray:
@@ -52,20 +53,29 @@ def back_project(depth: np.ndarray, camera: CameraView, rows: np.ndarray, cols: 
     return points @ camera.pose_c2w[:3, :3].T + camera.pose_c2w[:3, 3]
 
 
+def _wave(rng: np.random.Generator, low: float, high: float, t: np.ndarray) -> np.ndarray:
+    """A value in [low, high] that drifts smoothly and periodically along the loop (t in [0, 1))."""
+    cycles, phase = rng.integers(1, 3), rng.uniform(0, 2 * np.pi)
+    return low + (high - low) * (0.5 + 0.5 * np.sin(2 * np.pi * cycles * t + phase))
+
+
 def sample_camera_path(
     rng: np.random.Generator, room: Room, frames: int, width: int, height: int
 ) -> tuple[CameraView, ...]:
+    """`frames` consecutive viewpoints of one walk around the loop: position, heading, pitch and
+    eye height change smoothly from frame to frame, as in a hand-held video."""
     center = np.array([room.width / 2, room.depth / 2])
     half = center * rng.uniform(*LOOP_RADIUS, size=2)
     phase = rng.uniform(0, 2 * np.pi)
+    t = np.arange(frames) / frames
+    angles = phase + 2 * np.pi * t + _wave(rng, -ANGLE_JITTER, ANGLE_JITTER, t)
+    yaws = angles + np.pi + _wave(rng, -YAW_JITTER, YAW_JITTER, t)
+    pitches = _wave(rng, *PITCH_DOWN, t)
+    heights = _wave(rng, *EYE_HEIGHT, t)
     intrinsics = intrinsics_for(width, height)
     views = []
-    for index in range(frames):
-        angle = phase + 2 * np.pi * index / frames + rng.uniform(-ANGLE_JITTER, ANGLE_JITTER)
-        eye_xy = center + half * np.array([np.cos(angle), np.sin(angle)])
-        yaw = angle + np.pi + rng.uniform(-YAW_JITTER, YAW_JITTER)
-        pitch = rng.uniform(*PITCH_DOWN)
-        eye = np.array([*eye_xy, rng.uniform(*EYE_HEIGHT)])
+    for angle, yaw, pitch, height_m in zip(angles, yaws, pitches, heights, strict=True):
+        eye = np.array([*(center + half * np.array([np.cos(angle), np.sin(angle)])), height_m])
         forward = np.array([np.cos(pitch) * np.cos(yaw), np.cos(pitch) * np.sin(yaw), -np.sin(pitch)])
         views.append(CameraView(intrinsics=intrinsics.copy(), pose_c2w=look_at(eye, eye + forward)))
     return tuple(views)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from skill3d_eval.settings import SYNTH_ROOT
@@ -14,9 +15,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     generate.add_argument("--out", type=Path, default=SYNTH_ROOT, help="dataset root to write (data/, scenes/, oracle/, meta.json)")
     generate.add_argument("--scenes", type=int, default=24, help="rooms to render, split by scene into train and test")
     generate.add_argument("--seed", type=int, default=0, help="same seed, same scenes and questions")
-    generate.add_argument("--frames", type=int, default=8, help="camera views rendered per scene")
-    generate.add_argument("--width", type=int, default=256, help="frame width in pixels")
-    generate.add_argument("--height", type=int, default=192, help="frame height in pixels")
+    generate.add_argument("--frames", type=int, default=32, help="frames of each scene's video (camera views along its path)")
+    generate.add_argument("--width", type=int, default=640, help="frame width in pixels (even)")
+    generate.add_argument("--height", type=int, default=480, help="frame height in pixels (even)")
     generate.add_argument("--min-objects", type=int, default=4, help="clutter: fewest objects per room")
     generate.add_argument("--max-objects", type=int, default=10, help="clutter: most objects per room (<= 10)")
     generate.add_argument(
@@ -24,6 +25,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     generate.add_argument("--min-views", type=int, default=2, help="frames each object must be visible in")
     generate.add_argument("--test-fraction", type=float, default=1 / 3, help="share of scenes in the test split")
+    generate.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes rendering scenes (any number writes the same dataset)"
+    )
     generate.set_defaults(run=_generate)
 
 
@@ -42,6 +46,7 @@ def _generate(args: argparse.Namespace) -> int:
         max_objects=args.max_objects,
         min_visible_pixels=args.min_visible_pixels,
         min_views_per_object=args.min_views,
+        workers=args.workers,
     )
     print(summary)
     return 0

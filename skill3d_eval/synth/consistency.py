@@ -1,10 +1,10 @@
 """Re-checking a generated dataset against its own saved ground truth.
 
 Generation and checking share the answer definitions (`questions`), but the checker reads only
-what is on disk: parquet rows, scene JSON and the oracle store. So it catches corrupted or
+what is on disk: parquet rows, videos, scene JSON and the oracle store. So it catches corrupted or
 hand-edited files, truncated runs, frames whose truth is missing or belongs to another scene,
 and scene files that no longer describe the pixels (every object pixel's back-projected depth
-must land inside that object's box).
+must land inside one of that object's part boxes).
 """
 
 from __future__ import annotations
@@ -31,6 +31,7 @@ from skill3d_eval.synth.schema import (
     read_split,
     split_path,
 )
+from skill3d_eval.synth.video import decode_video, video_relative
 from skill3d_eval.synth.view_questions import (
     BENCHMARKS,
     BLINK,
@@ -65,19 +66,25 @@ def _frame_problems(where: str, truth: FrameTruth, scene: Scene, frame_index: in
             problems.append(f"{where}: instance {instance_id} is not an object of the scene")
             continue
         points = back_project(truth.depth, camera, rows, cols)
-        outside = np.any((points < obj.lo - BOX_TOLERANCE) | (points > obj.hi + BOX_TOLERANCE), axis=1)
+        outside = np.ones(len(points), dtype=bool)
+        for lo, hi, _ in obj.parts:
+            outside &= np.any((points < lo - BOX_TOLERANCE) | (points > hi + BOX_TOLERANCE), axis=1)
         if outside.any():
             problems.append(
-                f"{where}: {int(outside.sum())} pixels of instance {instance_id} back-project outside its box"
+                f"{where}: {int(outside.sum())} pixels of instance {instance_id} back-project outside its parts"
             )
     return problems
 
 
-def _visibility_problems(scene: Scene, truths: dict[int, FrameTruth], min_pixels: int, min_views: int) -> list[str]:
+def _pixel_counts(truth: FrameTruth) -> dict[int, int]:
+    ids, counts = np.unique(truth.instances, return_counts=True)
+    return {int(i): int(n) for i, n in zip(ids, counts, strict=True) if i > 0}
+
+
+def _visibility_problems(scene: Scene, visible: dict[int, dict[int, int]], min_pixels: int, min_views: int) -> list[str]:
     views = Counter()
-    for truth in truths.values():
-        ids, counts = np.unique(truth.instances, return_counts=True)
-        views.update(int(i) for i, n in zip(ids, counts, strict=True) if i > 0 and n >= min_pixels)
+    for counts in visible.values():
+        views.update(i for i, n in counts.items() if n >= min_pixels)
     return [
         f"{scene.name}: {obj.category} (instance {obj.instance_id}) has >= {min_pixels} pixels in only "
         f"{views[obj.instance_id]} frames (need {min_views})"
@@ -95,8 +102,9 @@ class _DatasetCheck:
         self.oracle = OracleStore(root / "oracle")
         self.members = {split: set(meta.get(f"{split}_scenes", [])) for split in SPLITS}
         self.scenes: dict[str, Scene | None] = {}
-        self.truths: dict[str, dict[int, FrameTruth]] = {}
+        self.visible: dict[str, dict[int, dict[int, int]]] = {}  # pixels per instance per checked frame
         self.checked_frames: set[tuple[str, int, bytes]] = set()
+        self.checked_videos: set[str] = set()
         self.ids: set[int] = set()
         self.min_pixels = meta.get("args", {}).get("min_visible_pixels", 30)
         self.problems: list[str] = []
@@ -112,7 +120,7 @@ class _DatasetCheck:
         for name in sorted((self.members["train"] | self.members["test"]) - self.scenes.keys()):
             self.problems.append(f"{name}: listed in meta.json but has no questions")
         args = self.meta.get("args", {})
-        for name, by_index in self.truths.items():
+        for name, by_index in self.visible.items():
             self.problems.extend(
                 _visibility_problems(
                     self.scenes[name], by_index, args.get("min_visible_pixels", 30), args.get("min_views_per_object", 2)
@@ -161,10 +169,9 @@ class _DatasetCheck:
         scene = self.scene(row["scene_name"])
         if scene is None:
             return
-        if len(row["frames"]) != len(scene.cameras):
-            self.problems.append(f"{where}: {len(row['frames'])} frames, scene has {len(scene.cameras)} cameras")
-        for frame_index, frame in enumerate(row["frames"][: len(scene.cameras)]):
-            self.frame(f"{where} frame {frame_index}", scene, frame_index, frame["bytes"])
+        if row["video"] != video_relative(scene.name):
+            self.problems.append(f"{where}: video {row['video']!r}, expected {video_relative(scene.name)!r}")
+        self.video(scene)
         try:
             expected = answer_question(
                 scene, row["question_type"], row["question"], row["options"],
@@ -179,11 +186,7 @@ class _DatasetCheck:
 
     def visibility(self, name: str) -> dict[int, dict[int, int]]:
         """Pixels per instance per frame, from the oracle truths of the frames checked so far."""
-        visible = {}
-        for frame_index, truth in self.truths.get(name, {}).items():
-            ids, counts = np.unique(truth.instances, return_counts=True)
-            visible[frame_index] = {int(i): int(n) for i, n in zip(ids, counts, strict=True) if i > 0}
-        return visible
+        return self.visible.get(name, {})
 
     def view_split(self, benchmark: str, split: str) -> None:
         """A frame-question subset: its images must be the named scene frames, its answers recompute."""
@@ -226,12 +229,29 @@ class _DatasetCheck:
         except UnanswerableQuestion as error:
             self.problems.append(f"{where}: {error}")
 
+    def video(self, scene: Scene) -> None:
+        """A scene's video, decoded once as the evaluator decodes it: one frame per camera, each
+        known to the oracle as that frame of the scene (so any `num_frames` sample is)."""
+        if scene.name in self.checked_videos:
+            return
+        self.checked_videos.add(scene.name)
+        path = self.root / video_relative(scene.name)
+        try:
+            frames = decode_video(path, len(scene.cameras))
+        except ValueError as error:  # MediaError included
+            self.problems.append(f"{scene.name}: video: {error}")
+            return
+        for frame_index, image in enumerate(frames):
+            self.image(f"{path.relative_to(self.root)} frame {frame_index}", scene, frame_index, image)
+
     def frame(self, where: str, scene: Scene, frame_index: int, png: bytes) -> None:
         """Checked once per distinct (scene, index, encoded frame): rows of a scene share frames."""
         if (scene.name, frame_index, png) in self.checked_frames:
             return
         self.checked_frames.add((scene.name, frame_index, png))
-        image = decode_png(png)
+        self.image(where, scene, frame_index, decode_png(png))
+
+    def image(self, where: str, scene: Scene, frame_index: int, image: np.ndarray) -> None:
         try:
             truth = self.oracle.get(image)
         except OracleMiss:
@@ -241,7 +261,7 @@ class _DatasetCheck:
             self.problems.append(f"{where}: is {truth.scene} frame {truth.frame_index} in the oracle store")
             return
         self.problems.extend(_frame_problems(where, truth, scene, frame_index, image))
-        self.truths.setdefault(scene.name, {})[frame_index] = truth
+        self.visible.setdefault(scene.name, {})[frame_index] = _pixel_counts(truth)
 
 
 def check_dataset(root: Path) -> list[str]:

@@ -1,4 +1,8 @@
-"""Writing a `spatial_synth` dataset: scenes, oracle truth, parquet splits, data card, meta.
+"""Writing a `spatial_synth` dataset: scenes, videos, oracle truth, parquet splits, data card, meta.
+
+Each scene is filmed along its camera path into `videos/<scene>.mp4`, which its VSI rows name;
+the oracle truths are keyed by the pixels the evaluator decodes from that video (and by the
+rendered pixels of the PNG frames the frame-question subsets embed).
 
 Everything is written into a sibling staging directory and moved into place by one rename,
 with `meta.json` written last inside it: a reader sees either the previous complete dataset
@@ -14,7 +18,12 @@ from __future__ import annotations
 import json
 import shutil
 import time
+import multiprocessing
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -33,9 +42,10 @@ from skill3d_eval.synth.view_questions import (
     ViewQuestion,
     make_view_questions,
 )
+from skill3d_eval.synth.video import CRF, FPS, GOP, decode_video, encode_video, video_relative
 from skill3d_eval.synth.view_schema import view_row, write_view_split
 
-GENERATOR_VERSION = "0.3.0"
+GENERATOR_VERSION = "0.4.0"
 _SPLIT_STREAM, _SCENE_STREAM, _QUESTION_STREAM, _VIEW_STREAM = 0, 1, 2, 3
 
 
@@ -116,37 +126,82 @@ def _publish(staging: Path, out_dir: Path) -> None:
     shutil.rmtree(retired)
 
 
+def _register_scene(oracle: OracleStore, rendered: RenderedScene, video: Path) -> list[str]:
+    """Encode the scene's video, decode it back as the evaluator will and store each frame's
+    rendered truth under the decoded pixels; answers the oracle keys by frame index."""
+    scene = rendered.scene
+    encode_video([view.rgb for view in rendered.views], video)
+    decoded = decode_video(video, len(rendered.views))
+    return [
+        oracle.put(image, FrameTruth(scene.name, index, view.depth, view.instances, scene.labels, camera.intrinsics, camera.pose_c2w))
+        for index, (image, view, camera) in enumerate(zip(decoded, rendered.views, scene.cameras, strict=True))
+    ]
+
+
+def _frame_pngs(oracle: OracleStore, rendered: RenderedScene, keys: list[str], frames: set[int]) -> dict[int, bytes]:
+    """PNGs of the frames the frame-question subsets show, their rendered pixels made known to
+    the oracle beside the video's decoded ones (the image tasks get the lossless frames)."""
+    pngs = {}
+    for index in sorted(frames):
+        rgb = rendered.views[index].rgb
+        oracle.alias(rgb, keys[index])
+        pngs[index] = encode_png(rgb)
+    return pngs
+
+
+def _build_scene(
+    staging: Path, params: SceneParams, seed: int, numbered: tuple[int, str]
+) -> tuple[list[Row], list[tuple[str, ViewQuestion]], dict[int, bytes]]:
+    """Render scene `numbered` = (index, name), write its scene file, video and oracle truths into
+    `staging`; answers its VSI rows (ids still -1), its frame questions and their PNG frames."""
+    index, name = numbered
+    oracle = OracleStore(staging / "oracle")
+    rendered = sample_scene(name, scene_rng(seed, index), params)
+    scene = rendered.scene
+    save_scene(scene, staging / "scenes" / f"{name}.json")
+    video = video_relative(name)
+    keys = _register_scene(oracle, rendered, staging / video)
+    visible = visibility(rendered)
+    question_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_QUESTION_STREAM, index)))
+    rows = [
+        Row(-1, name, video, question.question_type, question.question, question.options, question.ground_truth)
+        for question in make_questions(scene, question_rng, visible=visible, min_pixels=params.min_visible_pixels)
+    ]
+    view_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VIEW_STREAM, index)))
+    view_questions = make_view_questions(scene, view_rng, visible)
+    pngs = _frame_pngs(oracle, rendered, keys, {frame for question in view_questions for frame in question.frames})
+    return rows, [(name, question) for question in view_questions], pngs
+
+
+@contextmanager
+def _scene_runner(workers: int) -> Iterator[Callable]:
+    """`map` over scenes, in order: in this process, or in `workers` processes (scenes are
+    independent: each has its own random streams and files, so the output is the same)."""
+    if workers <= 1:
+        yield map
+        return
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        yield pool.map
+
+
 def _write_dataset(
-    staging: Path, params: SceneParams, *, scenes: int, seed: int, test_fraction: float, progress: bool
+    staging: Path, params: SceneParams, *, scenes: int, seed: int, test_fraction: float, progress: bool, workers: int
 ) -> tuple[dict[str, tuple[str, ...]], dict[str, dict[str, int]]]:
     """Write every file of the dataset into `staging`, meta.json last; answers (splits, counts)."""
-    oracle = OracleStore(staging / "oracle")
     names = [scene_name(i) for i in range(scenes)]
     splits = split_scenes(names, seed, test_fraction)
     split_of = {name: split for split, members in splits.items() for name in members}
     rows: dict[str, list[Row]] = {split: [] for split in SPLITS}
-    view_rows: dict[str, dict[str, list[tuple[str, ViewQuestion, tuple[bytes, ...]]]]] = {
+    view_rows: dict[str, dict[str, list[tuple[str, ViewQuestion, Mapping[int, bytes]]]]] = {
         benchmark: {split: [] for split in SPLITS} for benchmark in BENCHMARKS
     }
-    for index, name in enumerate(tqdm(names, desc=DATASET_NAME, unit="scene", disable=not progress)):
-        rendered = sample_scene(name, scene_rng(seed, index), params)
-        scene = rendered.scene
-        save_scene(scene, staging / "scenes" / f"{name}.json")
-        for frame_index, (view, camera) in enumerate(zip(rendered.views, scene.cameras, strict=True)):
-            truth = FrameTruth(
-                name, frame_index, view.depth, view.instances, scene.labels, camera.intrinsics, camera.pose_c2w
-            )
-            oracle.put(view.rgb, truth)
-        pngs = tuple(encode_png(view.rgb) for view in rendered.views)
-        visible = visibility(rendered)
-        question_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_QUESTION_STREAM, index)))
-        for question in make_questions(scene, question_rng, visible=visible, min_pixels=params.min_visible_pixels):
-            rows[split_of[name]].append(
-                Row(-1, name, question.question_type, question.question, question.options, question.ground_truth, pngs)
-            )
-        view_rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_VIEW_STREAM, index)))
-        for question in make_view_questions(scene, view_rng, visible):
-            view_rows[question.benchmark][split_of[name]].append((name, question, pngs))
+    with _scene_runner(workers) as run:
+        built = run(partial(_build_scene, staging, params, seed), enumerate(names))
+        for scene_rows, view_questions, pngs in tqdm(built, total=len(names), desc=DATASET_NAME, unit="scene", disable=not progress):
+            for row in scene_rows:
+                rows[split_of[row.scene_name]].append(row)
+            for name, question in view_questions:
+                view_rows[question.benchmark][split_of[name]].append((name, question, pngs))
 
     offset = 0
     for split in SPLITS:
@@ -174,6 +229,7 @@ def _write_dataset(
         "args": {"scenes": scenes, "seed": seed, "test_fraction": test_fraction, **asdict(params)},
         "counts": counts,
         "view_counts": view_counts,
+        "video": {"codec": "h264", "pix_fmt": "yuv420p", "fps": FPS, "gop": GOP, "crf": CRF},
         "train_scenes": list(splits["train"]),
         "test_scenes": list(splits["test"]),
     }
@@ -187,25 +243,30 @@ def generate(
     *,
     scenes: int = 24,
     seed: int = 0,
-    frames: int = 8,
-    width: int = 256,
-    height: int = 192,
+    frames: int = 32,
+    width: int = 640,
+    height: int = 480,
     test_fraction: float = 1 / 3,
     progress: bool = True,
     min_objects: int = 4,
     max_objects: int = 10,
     min_visible_pixels: int = 30,
     min_views_per_object: int = 2,
+    workers: int = 1,
 ) -> GenerationSummary:
-    """Generate `scenes` scenes of `frames` frames each (width x height) with `min_objects` to
+    """Generate `scenes` scenes filmed in `frames` frames each (width x height, an mp4 per scene
+    under `videos/`) with `min_objects` to
     `max_objects` objects (clutter), split by scene (`test_fraction` of them to test), into
     `out_dir`. Every object covers `min_visible_pixels` in `min_views_per_object` frames: lower
-    values admit more occluded objects.
+    values admit more occluded objects. Scenes are built in `workers` processes (the same
+    dataset for any number).
 
     `out_dir` must be absent, empty, or a previous spatial_synth dataset (which is replaced).
     Raises `SceneSamplingError` when the knobs make the visibility guarantee unreachable."""
     if scenes < 1 or not 0 <= test_fraction <= 1:
         raise ValueError(f"need scenes >= 1 and 0 <= test_fraction <= 1, got {scenes}, {test_fraction}")
+    if workers < 1:
+        raise ValueError(f"need workers >= 1, got {workers}")
     started = time.perf_counter()
     out_dir = Path(out_dir)
     _check_replaceable(out_dir)
@@ -223,7 +284,7 @@ def generate(
     staging.mkdir(parents=True)
     try:
         splits, counts = _write_dataset(
-            staging, params, scenes=scenes, seed=seed, test_fraction=test_fraction, progress=progress
+            staging, params, scenes=scenes, seed=seed, test_fraction=test_fraction, progress=progress, workers=workers
         )
         _publish(staging, out_dir)
     except BaseException:

@@ -30,10 +30,12 @@ MIN_SINGLES = 2
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """An object chosen for the room but not placed yet; size is (x, y, z) after its yaw."""
+    """An object chosen for the room but not placed yet; size is (x, y, z) after its yaw, and
+    `facing` the direction its front looks along after that yaw."""
 
     category: str
     size: tuple[float, float, float]
+    facing: str
 
 
 def _round_mm(value: float) -> float:
@@ -61,9 +63,11 @@ def sample_inventory(rng: np.random.Generator, min_objects: int, max_objects: in
         category = BY_NAME[name]
         for _ in range(count):
             size = [_round_mm(rng.uniform(lo, hi)) for lo, hi in zip(category.size_min, category.size_max, strict=True)]
-            if rng.random() < 0.5:
+            turned = rng.random() < 0.5
+            if turned:
                 size[0], size[1] = size[1], size[0]
-            specs.append(ObjectSpec(name, (size[0], size[1], size[2])))
+            facing = ("-" if rng.random() < 0.5 else "+") + ("x" if turned else "y")
+            specs.append(ObjectSpec(name, (size[0], size[1], size[2]), facing))
     return specs
 
 
@@ -107,7 +111,9 @@ def place_objects(
             ) and all(
                 _separated(center, size, np.array([x, y, 0.0]), np.zeros(3), CAMERA_CLEARANCE) for x, y in keep_out
             ):
-                placed.append(SceneObject(len(placed) + 1, spec.category, (xy[0], xy[1], spec.size[2] / 2), spec.size))
+                placed.append(
+                    SceneObject(len(placed) + 1, spec.category, (xy[0], xy[1], spec.size[2] / 2), spec.size, spec.facing)
+                )
                 break
         else:
             return None

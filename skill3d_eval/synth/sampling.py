@@ -23,9 +23,9 @@ from skill3d_eval.synth.scene import Scene
 class SceneParams:
     """Difficulty knobs of the generator."""
 
-    frames: int = 8
-    width: int = 256
-    height: int = 192
+    frames: int = 32
+    width: int = 640
+    height: int = 480
     min_objects: int = 4
     max_objects: int = 10
     min_visible_pixels: int = 30
@@ -39,6 +39,8 @@ class SceneParams:
             raise ValueError(f"frames ({self.frames}) must be >= min_views_per_object ({self.min_views_per_object})")
         if self.width < 16 or self.height < 16:
             raise ValueError(f"image too small: {self.width}x{self.height}")
+        if self.width % 2 or self.height % 2:
+            raise ValueError(f"width and height must be even (H.264 in yuv420p), got {self.width}x{self.height}")
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skill3d_eval.synth.shapes import part_boxes
+
 
 @dataclass(frozen=True)
 class Room:
@@ -40,12 +42,20 @@ class Room:
 
 @dataclass(frozen=True)
 class SceneObject:
-    """An axis-aligned cuboid standing on the floor; `center` and `size` are world metres."""
+    """An object standing on the floor, built of its category's parts (`shapes`) inside its
+    axis-aligned bounding box; `center` and `size` are the box's, in world metres, and `facing`
+    is the axis direction its front looks along (a chair's seat side, a bed's foot end)."""
 
     instance_id: int
     category: str
     center: tuple[float, float, float]
     size: tuple[float, float, float]
+    facing: str = "+y"
+
+    @property
+    def parts(self) -> list[tuple[np.ndarray, np.ndarray, float]]:
+        """(lo, hi, brightness) of each part box, world metres."""
+        return part_boxes(self.category, self.lo, self.hi, self.facing)
 
     @property
     def lo(self) -> np.ndarray:
@@ -56,15 +66,18 @@ class SceneObject:
         return np.asarray(self.center) + np.asarray(self.size) / 2
 
 
-def closest_point_distance(a: SceneObject, b: SceneObject) -> float:
-    """Exact distance between the closest points of two objects' boxes, 0 when they touch or overlap.
+def box_distance(a_lo: np.ndarray, a_hi: np.ndarray, b_lo: np.ndarray, b_hi: np.ndarray) -> float:
+    """Exact distance between the closest points of two axis-aligned boxes, 0 when they touch.
 
-    Boxes are axis-aligned (a turned object has its extents swapped), so along each axis their
-    intervals either overlap or leave a gap, and the closest points are apart by exactly those
-    gaps: the distance is the norm of the per-axis gaps.
-    """
-    gap = np.maximum(0.0, np.maximum(a.lo - b.hi, b.lo - a.hi))
-    return float(np.linalg.norm(gap))
+    Along each axis their intervals either overlap or leave a gap, and the closest points are
+    apart by exactly those gaps: the distance is the norm of the per-axis gaps."""
+    return float(np.linalg.norm(np.maximum(0.0, np.maximum(a_lo - b_hi, b_lo - a_hi))))
+
+
+def closest_point_distance(a: SceneObject, b: SceneObject) -> float:
+    """Exact distance between the closest points of two objects' surfaces: an object is a union
+    of part boxes, so it is the smallest `box_distance` over pairs of parts."""
+    return min(box_distance(a_lo, a_hi, b_lo, b_hi) for a_lo, a_hi, _ in a.parts for b_lo, b_hi, _ in b.parts)
 
 
 @dataclass(frozen=True, eq=False)
@@ -104,6 +117,7 @@ def scene_to_dict(scene: Scene) -> dict:
                 "category": obj.category,
                 "center": list(obj.center),
                 "size": list(obj.size),
+                "facing": obj.facing,
             }
             for obj in scene.objects
         ],
@@ -123,6 +137,7 @@ def scene_from_dict(data: dict) -> Scene:
                 category=obj["category"],
                 center=tuple(float(v) for v in obj["center"]),
                 size=tuple(float(v) for v in obj["size"]),
+                facing=obj["facing"],
             )
             for obj in data["objects"]
         ),

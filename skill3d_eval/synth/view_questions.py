@@ -34,6 +34,7 @@ VIEW_SHARE = 0.004  # an object named in a frame question covers this share of t
 MIN_VIEW_PIXELS = 30  # ... and at least this many pixels
 DEPTH_MARGIN = 0.4  # metres
 MOTION_MARGIN = 0.3  # metres of sideways camera motion
+MOTION_STRIDE_DIVISOR = 8  # the second image of a motion pair is frames/8 on: the step of an 8-frame loop
 MIN_SEPARATION = 0.5  # metres between things a quadrant question relates
 
 DEPTH = "Which object is closer to the camera taking this photo, the {a} or the {b}?"
@@ -212,7 +213,7 @@ def make_view_questions(scene: Scene, rng: np.random.Generator, visible: Mapping
 
     def motion():
         first = int(rng.integers(n))
-        second = (first + 1) % n
+        second = (first + max(1, n // MOTION_STRIDE_DIVISOR)) % n  # an eighth of the loop on: a visible move
         return ViewQuestion(BLINK, "Multi-view_Reasoning", (first, second), BLINK_QUESTION, motion_answer(scene, first, second), ("left", "right"))
 
     def mmsi(kind):

@@ -8,6 +8,7 @@ Images are the scene's PNG frames, byte for byte, so the oracle experts recognis
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import datasets
@@ -61,7 +62,8 @@ FEATURES = {
 }
 
 
-def view_row(benchmark: str, row_id: int, split: str, scene: str, question: ViewQuestion, pngs: tuple[bytes, ...]) -> dict:
+def view_row(benchmark: str, row_id: int, split: str, scene: str, question: ViewQuestion, pngs: Mapping[int, bytes]) -> dict:
+    """`pngs` maps frame index to PNG bytes (at least the question's frames)."""
     frames = [{"bytes": pngs[i], "path": None} for i in question.frames]
     extra = {"scene_name": scene, "frame_indices": list(question.frames)}
     if benchmark == CV3D:

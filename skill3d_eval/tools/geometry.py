@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.ndimage import minimum_filter
+from scipy.spatial import ConvexHull, QhullError
 
 MAX_POINTS_PER_VIEW = 4000
 # How far (relative) another view must see past a point before the point counts as free space:
@@ -105,10 +107,8 @@ class FreeSpace:
 
 def _nearest_within_one_pixel(depth: np.ndarray) -> np.ndarray:
     """The smallest depth in each pixel's 3x3 neighbourhood; invalid depth counts as 0 (sees nothing)."""
-    valid = np.where(np.isfinite(depth) & (depth > 0), depth, 0.0)
-    padded = np.pad(valid, 1, mode="edge")
-    height, width = valid.shape
-    return np.min([padded[dy : dy + height, dx : dx + width] for dy in range(3) for dx in range(3)], axis=0)
+    valid = np.where(np.isfinite(depth) & (depth > 0), depth, 0)
+    return minimum_filter(valid, size=3, mode="nearest")
 
 
 def gravity_alignment(poses_c2w: np.ndarray) -> np.ndarray:
@@ -130,8 +130,12 @@ def gravity_alignment(poses_c2w: np.ndarray) -> np.ndarray:
 
 
 def upright_box(points: np.ndarray) -> Box3D:
-    """Vertical extent plus the minimum-area footprint rectangle of gravity-aligned points."""
-    xy = points[:, :2]
+    """Vertical extent plus the minimum-area footprint rectangle of gravity-aligned points.
+
+    A projection's extremes lie on the footprint's convex hull, so the rectangle search runs on
+    the hull's vertices: the same rectangle, from tens of points instead of a 640x480 video's
+    hundred thousand."""
+    xy = _hull_vertices(points[:, :2])
     best_angle = _min_area_angle(xy, np.deg2rad(np.arange(0.0, 90.0, 1.0)))
     best_angle = _min_area_angle(xy, best_angle + np.deg2rad(np.arange(-1.0, 1.0, 0.02)))
     rotation = np.array([[np.cos(best_angle), np.sin(best_angle)], [-np.sin(best_angle), np.cos(best_angle)]])
@@ -144,6 +148,15 @@ def upright_box(points: np.ndarray) -> Box3D:
         size=np.array([high[0] - low[0], high[1] - low[1], z_high - z_low]),
         yaw_deg=float(np.rad2deg(best_angle)),
     )
+
+
+def _hull_vertices(xy: np.ndarray) -> np.ndarray:
+    if len(xy) < 3:
+        return xy
+    try:
+        return xy[ConvexHull(xy).vertices]
+    except QhullError:  # collinear or coincident points: no 2-D hull, every point may be an extreme
+        return xy
 
 
 def _min_area_angle(xy: np.ndarray, angles: np.ndarray) -> float:

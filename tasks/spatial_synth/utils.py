@@ -1,28 +1,42 @@
 """spatial_synth task functions: the VSI-Bench part of our generated benchmark.
 
-Rows are in VSI-Bench's schema with the frames embedded, so scoring is VSI-Bench's own
-(`skill3d_eval.scoring.score`, the scorer of `vsi_bench`, skill evolution and training rewards;
-the metric list is `tasks/_templates/vsi_bench_schema.yaml`). A failed or empty answer scores 0
-and stays in the denominator; a question type absent from the run (e.g. under --limit) reports
-NaN instead of a made-up 0. Frames stay undecoded in the dataset (the YAML's `process_docs`:
-`data.columns.undecoded_images`) and are decoded strictly, within the run's size limits, by
-`media.images`; a malformed row fails in `doc_to_visual`, as that question's recorded error,
-while `doc_to_text` never raises.
+Rows are in VSI-Bench's schema, so scoring is VSI-Bench's own (`skill3d_eval.scoring.score`,
+the scorer of `vsi_bench`, skill evolution and training rewards; the metric list is
+`tasks/_templates/vsi_bench_schema.yaml`). A failed or empty answer scores 0 and stays in the
+denominator; a question type absent from the run (e.g. under --limit) reports NaN instead of a
+made-up 0. As in `vsi_bench`, `doc_to_visual` hands the model the scene's video, the row's
+`video` column resolved inside the dataset root (`video_root` in the task's
+`lmms_eval_specific_kwargs`; empty: the repository's `data/spatial_synth`) by the same function,
+and the model samples its frames. A malformed row or a missing video fails in `doc_to_visual`,
+as that question's recorded error, while `doc_to_text` never raises.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from skill3d_eval.data.rows import VsiRow, check, score_or_zero
-from skill3d_eval.media.images import load_images
+from skill3d_eval.data.vsi_videos import row_video
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
+from skill3d_eval.settings import SYNTH_ROOT
 
 OVERALL = "spatial_synth_overall"
+MISSING_HINT = (
+    "generate the dataset: skill3d-eval synth generate --out DIR; for a DIR other than data/spatial_synth: "
+    "skill3d-eval data local-task spatial_synth --test DIR/data/test.parquet --video-root DIR --out OVERRIDES, "
+    "then --include_path OVERRIDES"
+)
 
 
-def doc_to_visual(doc):
+def video_root(kwargs) -> Path:
+    configured = (kwargs or {}).get("video_root")
+    return Path(configured) if configured else SYNTH_ROOT
+
+
+def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
     where = f"spatial_synth row {doc.get('id')}"
     check(VsiRow, doc, where=where)
-    return load_images(doc.get("frames") or [], where=f"{where} frames")
+    return [str(row_video(doc, video_root(lmms_eval_specific_kwargs), where=where, missing_hint=MISSING_HINT))]
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):

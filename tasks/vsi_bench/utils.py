@@ -16,13 +16,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from skill3d_eval.data.errors import DataError
 from skill3d_eval.data.rows import VsiRow, check, score_or_zero
-from skill3d_eval.data.vsi_videos import hub_video_root, relative_video
-from skill3d_eval.media.paths import confined
+from skill3d_eval.data.vsi_videos import hub_video_root, row_video
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, result_metrics
 
 OVERALL = "vsi_bench_overall"
+MISSING_HINT = "point the task at your data: skill3d-eval data layout DIR --out OVERRIDES, then --include_path OVERRIDES"
 
 
 def video_root(kwargs) -> Path:
@@ -33,17 +32,7 @@ def video_root(kwargs) -> Path:
 def doc_to_visual(doc, lmms_eval_specific_kwargs=None):
     where = f"vsi_bench row {doc.get('id')}"
     check(VsiRow, doc, where=where)
-    root = video_root(lmms_eval_specific_kwargs)
-    relative = relative_video(doc)
-    if relative is None:
-        raise DataError(f"{where}: malformed row: no video column and no dataset/scene_name to find the video by")
-    path = confined(root, relative, where=where)
-    if not path.is_file():
-        raise DataError(
-            f"{where}: video {path} does not exist "
-            "(point the task at your data: skill3d-eval data layout DIR --out OVERRIDES, then --include_path OVERRIDES)"
-        )
-    return [str(path)]
+    return [str(row_video(doc, video_root(lmms_eval_specific_kwargs), where=where, missing_hint=MISSING_HINT))]
 
 
 def doc_to_text(doc, lmms_eval_specific_kwargs=None):

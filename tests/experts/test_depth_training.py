@@ -36,7 +36,7 @@ CLI = str(Path(sys.executable).parent / "skill3d-eval")
 def tiny(scenes: tuple[str, ...], **changes) -> DepthTrainingConfig:
     """Half the frame's resolution, so serving has to resize in and out exactly as training did."""
     settings = dict(
-        max_steps=24, batch_size=8, learning_rate=3e-3, hidden_size=32, layers=2, heads=2, fusion_hidden_size=16,
+        max_steps=48, batch_size=8, learning_rate=3e-3, hidden_size=32, layers=2, heads=2, fusion_hidden_size=16,
         height=96, width=128, patch_size=8, scenes=scenes, frames_per_scene=2, extra_scenes=0,
     )
     return DepthTrainingConfig(**{**settings, **changes})
@@ -51,7 +51,7 @@ def trained(synth_root, tmp_path_factory) -> tuple[Path, DepthTrainingRecord]:
 
 def test_training_reads_only_the_asked_training_frames_and_its_loss_decreases(trained, synth_root):
     checkpoint, record = trained
-    assert record.scenes == split_scenes(synth_root)["train"][:2] and record.frames == 4 and record.steps == 24
+    assert record.scenes == split_scenes(synth_root)["train"][:2] and record.frames == 4 and record.steps == 48
     assert np.mean(record.losses[-4:]) < 0.8 * np.mean(record.losses[:4])
     assert DepthTrainingRecord.load(checkpoint) == record
     assert record.fov_deg == pytest.approx(np.degrees(2 * np.arctan(0.5 / 0.8)))  # fx = 0.8 W (skill3d_eval.synth.camera)
@@ -72,7 +72,10 @@ def test_served_depth_is_the_trainers_prediction_through_the_synth_camera(traine
                 assert served.meta["backend"] == "real" and served.meta["model_version"] == str(exported.version)
                 expected = predict(model, processor, [frame.image])[0]
                 assert served.depth.shape == frame.depth.shape
-                np.testing.assert_allclose(served.depth, expected, rtol=1e-4, atol=1e-4)
+                # Triton's Python backend runs torch 2.13 (.venv-experts), this test 2.14: their
+                # bicubic kernels differ in the last float32 bits (up to 3e-4 relative at 640x480);
+                # a wrong resize, normalisation or scale is off by percents.
+                np.testing.assert_allclose(served.depth, expected, rtol=1e-3, atol=1e-3)
                 np.testing.assert_allclose(served.intrinsics, frame.intrinsics, atol=1e-3)
 
 

@@ -22,6 +22,8 @@ from skill3d_eval.agent.runner import Runner
 from skill3d_eval.trajectory_log import TrajectoryLog, read_trajectories
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.tools import default_toolset
+from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES
+from skill3d_eval.media.video import sample_frames
 from tests.support.scripted_llm import RESET, ScriptedLLM, answer, delayed, http_error, raw_body, tool_call
 
 pytestmark = pytest.mark.integration
@@ -135,7 +137,7 @@ def synth_frames(synth_root):
     import datasets
 
     test = datasets.load_dataset("parquet", data_files={"test": str(synth_root / "data" / "test.parquet")})["test"]
-    return [np.asarray(frame.convert("RGB")) for frame in test[0]["frames"]]
+    return list(sample_frames(synth_root / test[0]["video"], DEFAULT_NUM_FRAMES))
 
 
 def run_faults(synth_frames, triton_url, tmp_path):

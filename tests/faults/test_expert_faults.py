@@ -7,16 +7,13 @@ a restart on the same ports the same client answers again and a rerun completes 
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import threading
 import time
 
-import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from skill3d_eval.agent.program import ProgramPolicy
 from skill3d_eval.records import Sample
@@ -24,6 +21,7 @@ from skill3d_eval.agent.runner import Runner
 from skill3d_eval.trajectory_log import TrajectoryLog, read_trajectories
 from skill3d_eval.experts import BreakerState, ExpertsClient, oracle_server
 from skill3d_eval.experts.server import free_port
+from skill3d_eval.skills.rollouts import synth_samples
 from skill3d_eval.tools import ToolContext, default_toolset
 
 pytestmark = pytest.mark.integration
@@ -34,16 +32,11 @@ MODELS = ["depth", "reconstruction", "segmentation"]
 
 
 def load_samples(synth_root) -> list[tuple[Sample, str]]:
-    rows = pd.read_parquet(synth_root / "data" / "test.parquet").head(N)
-    samples = []
-    for doc_id, row in enumerate(rows.itertuples()):
-        frames = [np.asarray(Image.open(io.BytesIO(f["bytes"] if isinstance(f, dict) else f)).convert("RGB")) for f in row.frames]
-        sample = Sample(
-            task="spatial_synth", doc_id=doc_id, sample_id=f"spatial_synth/test/{row.id}", question=row.question,
-            frames=frames, task_type=row.question_type, scene=row.scene_name,
-        )
-        samples.append((sample, str(row.ground_truth)))
-    return samples
+    """The first N test questions as lmms-eval hands them to the model (frames sampled from the
+    scene's video), with their answers."""
+    keys, samples = synth_samples(synth_root, "test")
+    answers = pd.read_parquet(synth_root / "data" / "test.parquet")["ground_truth"].astype(str).tolist()
+    return [(samples[key.doc_id], answers[key.doc_id]) for key in keys[:N]]
 
 
 def test_killed_server_fails_fast_loses_no_sample_and_recovers(synth_root, tmp_path):

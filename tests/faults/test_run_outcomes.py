@@ -115,11 +115,9 @@ def spatial_synth_copy(directory: Path, synth_root: Path, test_parquet: Path) ->
 
 def test_media_that_cannot_be_found_stop_the_run_before_it_starts(synth_root, tmp_path):
     task_dir = spatial_synth_copy(tmp_path / "moved", synth_root, synth_root / "data" / "test.parquet")
-    utils = task_dir / "utils.py"
-    utils.write_text(utils.read_text().replace(
-        'return load_images(doc.get("frames") or [], where=f"{where} frames")', 'return [f"/nonexistent/videos/{doc[\'scene_name\']}.mp4"]'
-    ))
-    assert "/nonexistent/videos/" in utils.read_text()
+    task_yaml = task_dir / "spatial_synth.yaml"
+    task_yaml.write_text(task_yaml.read_text().replace('video_root: ""', 'video_root: "/nonexistent"'))
+    assert 'video_root: "/nonexistent"' in task_yaml.read_text()
     completed = run({"policy": "chance_frequency", "output_dir": tmp_path / "runs"}, tmp_path, extra=("--include_path", str(task_dir)))
     assert completed.returncode == EXIT_PREFLIGHT, completed.stderr[-3000:]
     assert "the media of the first 3 rows cannot be loaded" in reason(completed) and "/nonexistent/videos/" in reason(completed)

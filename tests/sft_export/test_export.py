@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 from pathlib import Path
 
@@ -22,6 +21,8 @@ from skill3d_eval.sft_export import (
     scene_split,
 )
 from skill3d_eval.sft_export.rows import load_split
+from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES
+from skill3d_eval.media.video import sample_frames
 from tests.support.spatial_synth import task_score
 
 
@@ -62,7 +63,7 @@ def test_export_writes_trl_and_swift_conversations_split_by_scene(program_run, s
         trajectory = by_id[record["sample_id"]]
         messages = record["messages"]
         assert [m["role"] for m in messages[:2]] == ["system", "user"]
-        assert sum(block["type"] == "image" for block in messages[1]["content"]) == len(record["images"]) == 8
+        assert sum(block["type"] == "image" for block in messages[1]["content"]) == len(record["images"]) == DEFAULT_NUM_FRAMES
         # The agent's own opening (agent.chat): program trajectories record no options, the row's are shown.
         assert messages[1]["content"][-1]["text"] == question_text(trajectory.question, list(parquet.iloc[trajectory.doc_id]["options"]))
         assert record["prompt"] == messages[:2] and messages[0]["content"][0]["text"].startswith("You answer spatial questions")
@@ -74,14 +75,15 @@ def test_export_writes_trl_and_swift_conversations_split_by_scene(program_run, s
         assert messages[-1] == {"role": "assistant", "content": [{"type": "text", "text": trajectory.answer}]}
         assert record["ground_truth"] == parquet.iloc[trajectory.doc_id]["ground_truth"]
         assert {t["function"]["name"] for t in json.loads(record["tools"])} == set(default_toolset().tools)
-        first = parquet.iloc[trajectory.doc_id]["frames"][0]["bytes"]
-        assert np.array_equal(np.asarray(Image.open(out / record["images"][0])), np.asarray(Image.open(io.BytesIO(first))))
+        # The frames the model sampled from the row's video, losslessly.
+        first = sample_frames(synth_root / parquet.iloc[trajectory.doc_id]["video"], DEFAULT_NUM_FRAMES)[0]
+        assert np.array_equal(np.asarray(Image.open(out / record["images"][0])), first)
 
     swift = _jsonl(out / "swift" / "train.jsonl")
     assert len(swift) == len(exported["train"])
     roles = [m["role"] for m in swift[0]["messages"]]
     assert roles[:2] == ["system", "user"] and roles[-1] == "assistant" and "tool_call" in roles and "tool_response" in roles
-    assert swift[0]["messages"][1]["content"].count("<image>") == len(swift[0]["images"]) == 8
+    assert swift[0]["messages"][1]["content"].count("<image>") == len(swift[0]["images"]) == DEFAULT_NUM_FRAMES
     assert all(Path(image).is_absolute() and Path(image).is_file() for image in swift[0]["images"])
     assert json.loads(swift[0]["tools"])[0]["type"] == "function"
 

@@ -10,7 +10,7 @@ import pytest  # noqa: E402
 
 from skill3d_eval.synth.generate import generate  # noqa: E402
 
-SMALL = dict(scenes=3, frames=4, width=96, height=72, progress=False)
+SMALL = dict(scenes=3, frames=8, width=96, height=72, progress=False)  # 8: 4 frames rarely show every object twice
 
 
 @pytest.fixture

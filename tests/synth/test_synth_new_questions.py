@@ -42,9 +42,11 @@ def test_sizes_are_the_longest_side_in_cm_and_the_floor_area():
         _ask("object_size_estimation", category="chair")
 
 
-def test_relative_distance_uses_the_closest_points_of_the_boxes():
+def test_relative_distance_uses_the_closest_points_of_the_objects():
     table, lamp = SCENE.objects[0], SCENE.objects[1]
-    assert closest_point_distance(table, lamp) == pytest.approx(0.3)  # y: 3.4 -> 3.7, x overlaps
+    # The boxes are 0.3 m apart along y (3.4 -> 3.7), but the lamp's shade is 0.45 m above the
+    # table top: the top's edge and the lamp's pole (y 3.884) are closest.
+    assert closest_point_distance(table, lamp) == pytest.approx(3.884 - 3.4)
     # From the sofa (x 4.1..5.9, y 3.55..4.45): the table 1.507 m, the lamp 1.9 m, the bed further.
     assert closest_point_distance(SCENE.objects[2], table) == pytest.approx(np.hypot(1.5, 0.15))
     options = vsi_options(["lamp", "table", "bed"])

@@ -11,7 +11,8 @@ from skill3d_eval.synth.layout import OBJECT_GAP, WALL_GAP
 from skill3d_eval.synth.render import visible_pixels
 from skill3d_eval.synth.sampling import SceneParams, sample_scene
 from skill3d_eval.synth.scene import load_scene
-from skill3d_eval.synth.schema import decode_png, read_split
+from skill3d_eval.synth.schema import read_split
+from skill3d_eval.synth.video import decode_video
 
 PARAMS = SceneParams(frames=6, width=96, height=72)
 
@@ -72,8 +73,8 @@ def test_every_object_is_visible_in_at_least_two_frames(scenes):
         assert np.all(seen.sum(axis=0) >= 2), rendered.scene.name
 
 
-def test_every_object_of_a_generated_dataset_is_visible_in_two_frames_of_its_rows(small_dataset):
-    """Checked from the written files alone: the frames of a row, looked up in the oracle."""
+def test_every_object_of_a_generated_dataset_is_visible_in_two_frames_of_its_rows(small_dataset, small_args):
+    """Checked from the written files alone: the frames of a row's video, looked up in the oracle."""
     oracle = OracleStore(small_dataset / "oracle")
     for split in ("train", "test"):
         first_rows = {}
@@ -82,7 +83,7 @@ def test_every_object_of_a_generated_dataset_is_visible_in_two_frames_of_its_row
         for name, row in first_rows.items():
             scene = load_scene(small_dataset / "scenes" / f"{name}.json")
             views = Counter()
-            for frame in row["frames"]:
-                ids, counts = np.unique(oracle.get(decode_png(frame["bytes"])).instances, return_counts=True)
+            for frame in decode_video(small_dataset / row["video"], small_args["frames"]):
+                ids, counts = np.unique(oracle.get(frame).instances, return_counts=True)
                 views.update(int(i) for i, n in zip(ids, counts, strict=True) if i > 0 and n >= 30)
             assert all(views[obj.instance_id] >= 2 for obj in scene.objects), (name, views)

@@ -9,12 +9,14 @@ import io
 from types import ModuleType
 
 import datasets
+import numpy as np
 import pytest
 from PIL import Image
 
 from skill3d_eval.data.columns import undecoded_images
 from skill3d_eval.data.errors import DataError
 from skill3d_eval.settings import TASKS_DIR
+from skill3d_eval.synth.video import encode_video
 
 
 def _utils(task_dir: str) -> ModuleType:
@@ -30,7 +32,7 @@ def _png() -> bytes:
     return buffer.getvalue()
 
 
-GOOD_VSI = {"id": 3, "dataset": "d", "scene_name": "s", "question_type": "object_rel_distance", "question": "Which?", "options": ["A. x", "B. y"], "ground_truth": "B", "frames": [{"bytes": _png(), "path": None}]}
+GOOD_VSI = {"id": 3, "dataset": "d", "scene_name": "s", "video": "s.mp4", "question_type": "object_rel_distance", "question": "Which?", "options": ["A. x", "B. y"], "ground_truth": "B"}
 GOOD_CV = {"idx": 4, "task": "Depth", "prompt": "Which is closer?", "choices": ["a", "b"], "answer": "(A)", "source": "Omni3D", "image": {"bytes": _png(), "path": None}}
 GOOD_BLINK = {"idx": "val_5", "sub_task": "Multi-view_Reasoning", "prompt": "Left or right?", "choices": ["left", "right"], "answer": "(B)", "image_1": {"bytes": _png(), "path": None}, "image_2": None}
 GOOD_MMSI = {"id": 6, "question_type": "MSR", "question": "Where?\nOptions: A: x, B: y", "answer": "A", "images": [{"bytes": _png(), "path": None}]}
@@ -52,13 +54,15 @@ CASES = [
 
 
 @pytest.mark.parametrize(("task_dir", "good", "field", "value", "fragment"), CASES)
-def test_a_malformed_row_fails_in_doc_to_visual_only(task_dir, good, field, value, fragment):
+def test_a_malformed_row_fails_in_doc_to_visual_only(task_dir, good, field, value, fragment, tmp_path):
     utils = _utils(task_dir)
-    assert utils.doc_to_visual(dict(good))  # the good row loads
+    encode_video([np.zeros((16, 16, 3), np.uint8)] * 2, tmp_path / "s.mp4")  # spatial_synth's rows name a video
+    kwargs = {"video_root": str(tmp_path)}
+    assert utils.doc_to_visual(dict(good), kwargs)  # the good row loads
     bad = {**good, field: value}
     assert isinstance(utils.doc_to_text(bad, {}), str)
     with pytest.raises(DataError, match="malformed row") as raised:
-        utils.doc_to_visual(bad)
+        utils.doc_to_visual(bad, kwargs)
     identifier = str(good.get("id", good.get("idx")))
     assert f"row {identifier}" in str(raised.value) and fragment in str(raised.value)
     emitted = utils.process_results(bad, ["A"])

@@ -15,7 +15,7 @@ import pytest
 from skill3d_eval.data import write_local_task
 from skill3d_eval.scoring.vsibench import CHOICE_TYPES, TASK_METRICS
 from skill3d_eval.synth.generate import generate
-from tests.tasks.conftest import run_cli
+from tests.tasks.conftest import images_sent, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -25,9 +25,11 @@ TASKS = {"spatial_synth": "", "spatial_synth_cv3d": "cv3d_", "spatial_synth_blin
 @pytest.fixture(scope="module")
 def synth_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("synth_tasks")
-    data = generate(root / "spatial_synth", scenes=4, seed=3, frames=4, width=96, height=72, progress=False).out_dir / "data"
+    data = generate(root / "spatial_synth", scenes=4, seed=3, frames=8, width=96, height=72, progress=False).out_dir / "data"
     for task, prefix in TASKS.items():
-        write_local_task(task, data / f"{prefix}test.parquet", root / "overrides")
+        # The VSI part's rows name videos under the dataset root; the others embed their images.
+        video_root = data.parent if task == "spatial_synth" else None
+        write_local_task(task, data / f"{prefix}test.parquet", root / "overrides", video_root=video_root)
     tables = {task: pq.read_table(data / f"{prefix}test.parquet").to_pylist() for task, prefix in TASKS.items()}
     replies = {"Options": "A", "Select from the following choices": "(A)", "Select from the following options": "(A)"}
 
@@ -41,8 +43,8 @@ def synth_run(tmp_path_factory):
         for row in rows:
             text = row.get("prompt") or row["question"]
             planned[text] = reply_for(text + ("\nOptions" if row.get("options") else ""))
-    results, _ = run_cli(list(TASKS), planned, root / "overrides", root)
-    return results["results"], tables
+    results, requests = run_cli(list(TASKS), planned, root / "overrides", root)
+    return results["results"], tables, requests
 
 
 def _share_of(rows, key, value):
@@ -50,7 +52,7 @@ def _share_of(rows, key, value):
 
 
 def test_vsi_part_scores_each_task_from_its_rows(synth_run):
-    results, tables = synth_run
+    results, tables, _ = synth_run
     rows = tables["spatial_synth"]
     scores = results["spatial_synth"]
     present = []
@@ -70,8 +72,17 @@ def test_vsi_part_scores_each_task_from_its_rows(synth_run):
     assert scores["spatial_synth_overall,none"] == pytest.approx(round(sum(present) / len(present), 6), abs=1e-6)
 
 
+def test_vsi_part_hands_the_model_the_scene_video_and_it_samples_the_frames(synth_run):
+    """The rows carry no frames: the model samples them from the scene's 8-frame video (all 8
+    at any num_frames >= 8), as for VSI-Bench."""
+    _, tables, requests = synth_run
+    vsi = [r for r in requests if any("of a video of an indoor scene" in part.get("text", "") for part in r["messages"][1]["content"])]
+    assert len(vsi) >= len(tables["spatial_synth"])
+    assert {images_sent(r) for r in vsi} == {8}
+
+
 def test_frame_question_subsets_score_with_their_benchmarks_code(synth_run):
-    results, tables = synth_run
+    results, tables, _ = synth_run
     assert results["spatial_synth_cv3d"]["cvbench_3d_overall,none"] == pytest.approx(round(_share_of(tables["spatial_synth_cv3d"], "answer", "(A)"), 6))
     assert results["spatial_synth_blink"]["blink_multiview_acc,none"] == pytest.approx(round(_share_of(tables["spatial_synth_blink"], "answer", "(A)"), 6))
     assert results["spatial_synth_mmsi"]["mmsi_overall,none"] == pytest.approx(round(_share_of(tables["spatial_synth_mmsi"], "answer", "A"), 6))
