@@ -1,10 +1,10 @@
 """Free-space carving when fusing views: exact depth loses nothing, and the mixed pixels a learned
 depth model puts on an object's silhouette no longer shrink the gap to its neighbour.
 
-The scene is rendered by spatial_synth's ray caster: a chair with a lamp behind it and to the
-side, seen by a camera behind the chair (whose silhouette pixels get mixed depths: half way to
-the farthest depth next to them, as a blurred depth map gives them), by one looking across the
-gap and by one behind the lamp.
+The scene is rendered by spatial_synth's ray caster: a cabinet with a refrigerator behind it and
+to the side (near-box shapes, so the gap is between faces), seen by a camera behind the cabinet
+(whose silhouette pixels get mixed depths: half way to the farthest depth next to them, as a
+blurred depth map gives them), by one looking across the gap and by one behind the refrigerator.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from skill3d_eval.tools.geometry import DepthView, FreeSpace, back_project, clou
 
 WIDTH, HEIGHT = 128, 96
 ROOM = Room(6.0, 5.0, 2.8)
-CHAIR = SceneObject(1, "chair", (2.5, 2.0, 0.4), (0.6, 0.6, 0.8))
-LAMP = SceneObject(2, "lamp", (4.0, 2.9, 0.6), (0.4, 0.4, 1.2))
-EYES = [((0.5, 1.5, 1.4), CHAIR.center), ((3.2, 0.3, 1.4), (3.4, 3.0, 0.6)), ((5.5, 0.8, 1.4), LAMP.center)]
+CABINET = SceneObject(1, "cabinet", (2.5, 2.0, 0.4), (0.6, 0.6, 0.8))
+FRIDGE = SceneObject(2, "refrigerator", (4.0, 2.9, 0.6), (0.4, 0.4, 1.2))
+EYES = [((0.5, 1.5, 1.4), CABINET.center), ((3.2, 0.3, 1.4), (3.4, 3.0, 0.6)), ((5.5, 0.8, 1.4), FRIDGE.center)]
 
 
 def with_mixed_silhouette(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -41,9 +41,9 @@ def with_mixed_silhouette(depth: np.ndarray, mask: np.ndarray) -> np.ndarray:
 @pytest.fixture(scope="module")
 def scene():
     cameras = [CameraView(intrinsics_for(WIDTH, HEIGHT), look_at(np.array(eye), np.array(target))) for eye, target in EYES]
-    views = [render_view(ROOM, (CHAIR, LAMP), camera, WIDTH, HEIGHT) for camera in cameras]
+    views = [render_view(ROOM, (CABINET, FRIDGE), camera, WIDTH, HEIGHT) for camera in cameras]
     learned = [view.depth.astype(np.float32) for view in views]
-    learned[0] = with_mixed_silhouette(learned[0], views[0].instances == CHAIR.instance_id)
+    learned[0] = with_mixed_silhouette(learned[0], views[0].instances == CABINET.instance_id)
     return cameras, views, learned
 
 
@@ -65,10 +65,10 @@ def test_no_point_of_exact_depth_is_in_free_space(scene):
 
 def test_silhouette_mixed_pixels_shrink_the_gap_unless_the_views_that_saw_through_them_carve_them(scene):
     cameras, views, learned = scene
-    truth = closest_point_distance(CHAIR, LAMP)
-    assert cloud_gap(fused(CHAIR, cameras, views, learned), fused(LAMP, cameras, views, learned)) < 0.5 * truth
+    truth = closest_point_distance(CABINET, FRIDGE)
+    assert cloud_gap(fused(CABINET, cameras, views, learned), fused(FRIDGE, cameras, views, learned)) < 0.5 * truth
     free_space = FreeSpace([DepthView(depth, camera.intrinsics, camera.pose_c2w) for camera, depth in zip(cameras, learned)])
-    carved = cloud_gap(fused(CHAIR, cameras, views, learned, free_space), fused(LAMP, cameras, views, learned, free_space))
+    carved = cloud_gap(fused(CABINET, cameras, views, learned, free_space), fused(FRIDGE, cameras, views, learned, free_space))
     assert truth - 1e-3 <= carved <= truth + 0.02
 
 
@@ -100,7 +100,7 @@ class RenderedExperts:
 
     def segment(self, image, prompt=None, *, boxes=None):
         view = self.views[self._index(image)]
-        ids = [obj.instance_id for obj in (CHAIR, LAMP) if obj.category == prompt and (view.instances == obj.instance_id).any()]
+        ids = [obj.instance_id for obj in (CABINET, FRIDGE) if obj.category == prompt and (view.instances == obj.instance_id).any()]
         masks = np.stack([view.instances == i for i in ids]) if ids else np.zeros((0, HEIGHT, WIDTH), bool)
         return SegmentationResult(masks, np.zeros((len(ids), 4), np.float32), np.ones(len(ids), np.float32), [prompt] * len(ids))
 
@@ -115,6 +115,6 @@ def test_measure_distance_answers_the_true_gap_with_exact_and_with_mixed_silhoue
     cameras, views, learned = scene
     depths = [view.depth for view in views] if exact else learned
     sample = Sample(task="t", doc_id=0, sample_id="t/test/0", question="q", frames=[view.rgb for view in views])
-    observation = default_toolset().call(ToolContext(sample, RenderedExperts(cameras, views, depths)), "measure_distance", {"object_a": "chair", "object_b": "lamp"}, "c1")
+    observation = default_toolset().call(ToolContext(sample, RenderedExperts(cameras, views, depths)), "measure_distance", {"object_a": CABINET.category, "object_b": FRIDGE.category}, "c1")
     assert observation.ok, observation.error
-    assert observation.content["closest_point_distance_m"] == pytest.approx(closest_point_distance(CHAIR, LAMP), abs=0.02)
+    assert observation.content["closest_point_distance_m"] == pytest.approx(closest_point_distance(CABINET, FRIDGE), abs=0.02)

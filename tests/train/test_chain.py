@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import run_lmms_eval
-from skill3d_eval.settings import REPO_ROOT
+from skill3d_eval.settings import REPO_ROOT, Settings
 from skill3d_eval.tools import ToolSet, default_toolset
 from skill3d_eval.sft_export import export_trajectories
 from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl
@@ -85,4 +85,4 @@ def test_export_sft_grpo_evaluate_on_cpu(program_run, synth_root, synth_triton, 
     preflight, *asked = requests  # this endpoint has no /models route: the pre-flight asks for one token
     assert preflight["max_tokens"] == 1 and "tools" not in preflight
     assert asked and all(request["tools"] and request["messages"][0]["role"] == "system" for request in asked)
-    assert sum(block["type"] == "image_url" for block in asked[0]["messages"][1]["content"]) == 8
+    assert sum(block["type"] == "image_url" for block in asked[0]["messages"][1]["content"]) == Settings().num_frames
