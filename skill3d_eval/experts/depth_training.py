@@ -170,7 +170,7 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
 
     from skill3d_eval.synth.generate import GENERATOR_VERSION, scene_name, scene_rng
     from skill3d_eval.synth.sampling import SceneParams, sample_scene
-    from skill3d_eval.synth.video import decode_video, encode_video
+    from skill3d_eval.synth.video import film
 
     if count <= 0:
         return []
@@ -192,8 +192,7 @@ def extra_frames(synth_root: Path, count: int) -> list[DepthFrame]:
         for index, name in zip(range(first, first + count), names):
             rendered = sample_scene(name, scene_rng(seed, index), params)
             with tempfile.TemporaryDirectory() as tmp:
-                encode_video([view.rgb for view in rendered.views], Path(tmp) / f"{name}.mp4")
-                served = decode_video(Path(tmp) / f"{name}.mp4", len(rendered.views))
+                served = film([view.rgb for view in rendered.views], Path(tmp) / f"{name}.mp4")
             for image, view, camera in zip(served, rendered.views, rendered.scene.cameras, strict=True):
                 if store.path_for(frame_key(image)).is_file():
                     raise DepthTrainingError(f"generated room {name} reproduces a frame of {synth_root}: not a new scene")

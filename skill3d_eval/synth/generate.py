@@ -42,7 +42,7 @@ from skill3d_eval.synth.view_questions import (
     ViewQuestion,
     make_view_questions,
 )
-from skill3d_eval.synth.video import CRF, FPS, GOP, decode_video, encode_video, video_relative
+from skill3d_eval.synth.video import CRF, FPS, GOP, film, video_relative
 from skill3d_eval.synth.view_schema import view_row, write_view_split
 
 GENERATOR_VERSION = "0.4.0"
@@ -130,8 +130,7 @@ def _register_scene(oracle: OracleStore, rendered: RenderedScene, video: Path) -
     """Encode the scene's video, decode it back as the evaluator will and store each frame's
     rendered truth under the decoded pixels; answers the oracle keys by frame index."""
     scene = rendered.scene
-    encode_video([view.rgb for view in rendered.views], video)
-    decoded = decode_video(video, len(rendered.views))
+    decoded = film([view.rgb for view in rendered.views], video)
     return [
         oracle.put(image, FrameTruth(scene.name, index, view.depth, view.instances, scene.labels, camera.intrinsics, camera.pose_c2w))
         for index, (image, view, camera) in enumerate(zip(decoded, rendered.views, scene.cameras, strict=True))

@@ -57,6 +57,13 @@ def encode_video(frames: Sequence[np.ndarray], path: Path) -> None:
             container.mux(packet)
 
 
+def film(frames: Sequence[np.ndarray], path: Path) -> tuple[np.ndarray, ...]:
+    """Encode `frames` into `path` and answer them as the evaluator will decode them: the pixels
+    whose truth a frame's oracle key, or a trained model's input, must be."""
+    encode_video(frames, path)
+    return decode_video(path, len(frames))
+
+
 def decode_video(path: Path, frames: int) -> tuple[np.ndarray, ...]:
     """All `frames` frames of the video as the evaluator decodes them (a private cache: nothing
     is kept after the call); ValueError when the video holds another number of frames."""
