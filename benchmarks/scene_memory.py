@@ -4,7 +4,7 @@ The `program` policy answers spatial_synth's test split (every question on a sce
 scene's frames) twice through the real Runner against one oracle Triton server: once with
 scene_memory (a run-scoped `SceneMemoryStore`), once without. Expert calls are counted at the
 client (requests that reached the server) and must equal the sum of the trajectories'
-per-observation `expert_calls`; the answers must be identical. Target: ratio <= 0.5.
+per-observation `expert_calls` (plus the scene descriptor's probes); the answers must be identical. Target: ratio <= 0.5.
 
     .venv/bin/python benchmarks/scene_memory.py [--data data/spatial_synth] [--concurrency 4]
 """
@@ -42,7 +42,7 @@ def answer_split(server_url: str, data: Path, work: Path, *, scene_memory: bool,
 
 
 def recorded_calls(trajectories: list[Trajectory]) -> int:
-    return sum(o.expert_calls or 0 for t in trajectories for turn in t.turns for o in turn.observations)
+    return sum(t.scene_probe_expert_calls + sum(o.expert_calls or 0 for turn in t.turns for o in turn.observations) for t in trajectories)
 
 
 def main() -> int:

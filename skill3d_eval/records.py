@@ -180,6 +180,8 @@ class Trajectory(BaseModel):
     retrieval_scores: list[float] = Field(default_factory=list, description="their retrieval scores, same order")
     executed_skill: str | None = Field(None, description="the skill whose workflow the program policy executed")
     library_sha256: str | None = Field(None, description="sha256 of the frozen library the skills came from")
+    scene_descriptor: dict[str, float] | None = Field(None, description="the scene descriptor retrieval ranked by (skills.scene); evolution clusters scenes by it")
+    scene_probe_expert_calls: int = Field(0, description="expert requests the scene descriptor made before the first tool call (observations count the rest)")
 
     @property
     def tool_calls(self) -> int:

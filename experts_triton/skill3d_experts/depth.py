@@ -28,7 +28,8 @@ class DepthPrediction:
 
 
 class OracleDepth:
-    """Answers with the stored truth of the very frame it is sent (times a seeded scale error, if set)."""
+    """Answers with the stored truth of the very frame it is sent (with the seeded scale error and
+    the distance-growing bias of `OracleNoise`, if set)."""
 
     def __init__(self, store: OracleStore, noise: OracleNoise | None = None):
         self.truths = OracleTruths(store)
@@ -44,11 +45,12 @@ class OracleDepth:
         if truth.depth.shape != image.shape[:2]:
             raise ValueError(f"stored depth {truth.depth.shape} does not match the image {image.shape[:2]}")
         scale = self.noise.depth_scale(key)
+        depth = self.noise.bias_depth(truth.depth)
         meta: dict[str, Any] = {"frame_key": key, "scene": truth.scene, "frame_index": truth.frame_index}
         if self.noise.enabled:
             meta["noise"] = {**self.noise.describe(), "applied_depth_scale": scale}
         return DepthPrediction(
-            depth=truth.depth if scale == 1.0 else (truth.depth * np.float32(scale)).astype(np.float32),
+            depth=depth if scale == 1.0 else (depth * np.float32(scale)).astype(np.float32),
             intrinsics=truth.intrinsics,
             meta=meta,
         )

@@ -62,7 +62,7 @@ class OracleDetection:
         boxes, prompt_index, labels, instance_ids = [], [], [], []
         for index, prompt in enumerate(prompts):
             ids = [i for i in sorted(truth.labels) if i > 0 and matches_category(prompt, truth.labels[i])]
-            ids = [i for i in ids if (truth.instances == i).any()]
+            ids = self.noise.detectable(truth.instances, [i for i in ids if (truth.instances == i).any()])
             ids = [i for i, kept in zip(ids, self.noise.kept(len(ids), key, prompt)) if kept]
             masks = (truth.instances[None] == np.asarray(ids, dtype=truth.instances.dtype)[:, None, None]).reshape(
                 len(ids), height, width

@@ -15,12 +15,24 @@ Config parameters (strings, as all Triton parameters):
 | `miss_rate` | probability in [0, 1] that a detection is dropped | detection |
 | `pose_noise_deg`, `pose_noise_m` | σ of a random rotation / translation on every view but the first | reconstruction |
 | `angle_noise_deg` | σ of Gaussian noise on azimuth / elevation / rotation | orientation |
+
+Scene-dependent failure modes: the same expert is good in one kind of room and bad in another,
+as real ones are, so that which workflow answers best depends on the scene (issue 15). They are
+deterministic functions of what the frame shows (or seeded per scene), documented here so a
+result can be traced to its cause:
+
+| key | failure | used by |
+| --- | --- | --- |
+| `depth_error_per_m`, `depth_range_m` | metric depth is right within its range and overestimates beyond it: d becomes d·(1 + k·max(0, d − range)) (k = 0.08, range 3 m: exact to 3 m, +16 % at 5 m), so large rooms suffer | depth |
+| `reconstruction_drift` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·(2 m / baseline) about the first camera (baseline: the largest distance of a camera from the first, at least 0.5 m; sign seeded per first frame): one consistent error per scene, larger with fewer views and with a short camera path, as when parallax is small | reconstruction (point maps) |
+| `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
+| `detection_min_area_px` | detection drops instances showing fewer visible pixels than this (small, distant or occluded objects) | detection |
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -37,6 +49,12 @@ class OracleNoise:
     pose_noise_deg: float = 0.0
     pose_noise_m: float = 0.0
     angle_noise_deg: float = 0.0
+    depth_error_per_m: float = 0.0
+    depth_range_m: float = 0.0
+    reconstruction_drift: float = 0.0
+    merge_gap_px: float = 0.0
+    merge_min_instances: float = 0.0
+    detection_min_area_px: float = 0.0
 
     @classmethod
     def from_params(cls, model: str, params: Mapping[str, str]) -> OracleNoise:
@@ -54,6 +72,12 @@ class OracleNoise:
             pose_noise_deg=float_param(model, params, "pose_noise_deg", 0.0),
             pose_noise_m=float_param(model, params, "pose_noise_m", 0.0),
             angle_noise_deg=float_param(model, params, "angle_noise_deg", 0.0),
+            depth_error_per_m=float_param(model, params, "depth_error_per_m", 0.0),
+            depth_range_m=float_param(model, params, "depth_range_m", 0.0),
+            reconstruction_drift=float_param(model, params, "reconstruction_drift", 0.0),
+            merge_gap_px=float_param(model, params, "merge_gap_px", 0.0),
+            merge_min_instances=float_param(model, params, "merge_min_instances", 0.0),
+            detection_min_area_px=float_param(model, params, "detection_min_area_px", 0.0),
         )
 
     @property
@@ -88,6 +112,56 @@ class OracleNoise:
         if not self.miss_rate:
             return np.ones(count, dtype=bool)
         return self.rng("miss", frame_key, prompt).random(count) >= self.miss_rate
+
+    def bias_depth(self, depth: np.ndarray) -> np.ndarray:
+        """Surfaces beyond the range read too far: d -> d·(1 + depth_error_per_m·max(0, d − depth_range_m))."""
+        if not self.depth_error_per_m:
+            return depth
+        beyond = np.maximum(depth - np.float32(self.depth_range_m), 0)
+        return (depth * (1 + np.float32(self.depth_error_per_m) * beyond)).astype(np.float32)
+
+    def reconstruction_scale(self, frame_keys: Sequence[str], baseline_m: float) -> float:
+        """One scale error per scene (seeded by its first view), larger with fewer views and a shorter camera path."""
+        if not self.reconstruction_drift or not frame_keys:
+            return 1.0
+        sign = 1.0 if self.rng("reconstruction_drift", frame_keys[0]).random() < 0.5 else -1.0
+        return 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * 2.0 / max(baseline_m, 0.5)
+
+    def merged_instances(self, instances: np.ndarray, ids: list[int]) -> list[list[int]]:
+        """Groups of `ids` a text-prompted segmentation returns as one instance: in a view showing
+        at least `merge_min_instances` objects, those whose boxes come within `merge_gap_px` of
+        each other, transitively."""
+        if not self.merge_gap_px or len(ids) < 2:
+            return [[i] for i in ids]
+        if self.merge_min_instances and len(np.unique(instances[instances > 0])) < self.merge_min_instances:
+            return [[i] for i in ids]
+        boxes = []
+        for i in ids:
+            rows, cols = np.nonzero(instances == i)
+            boxes.append((cols.min(), rows.min(), cols.max() + 1, rows.max() + 1))
+        parent = list(range(len(ids)))
+
+        def root(k: int) -> int:
+            while parent[k] != k:
+                k = parent[k]
+            return k
+
+        gap = self.merge_gap_px
+        for a in range(len(ids)):
+            for b in range(a + 1, len(ids)):
+                (ax1, ay1, ax2, ay2), (bx1, by1, bx2, by2) = boxes[a], boxes[b]
+                if max(bx1 - ax2, ax1 - bx2, by1 - ay2, ay1 - by2) <= gap:
+                    parent[root(b)] = root(a)
+        groups: dict[int, list[int]] = {}
+        for k, i in enumerate(ids):
+            groups.setdefault(root(k), []).append(i)
+        return list(groups.values())
+
+    def detectable(self, instances: np.ndarray, ids: list[int]) -> list[int]:
+        """The `ids` showing at least `detection_min_area_px` pixels."""
+        if not self.detection_min_area_px:
+            return ids
+        return [i for i in ids if int((instances == i).sum()) >= self.detection_min_area_px]
 
     def perturb_pose(self, pose: np.ndarray, frame_key: str) -> np.ndarray:
         if not (self.pose_noise_deg or self.pose_noise_m):

@@ -93,7 +93,8 @@ class ReconstructionPrediction:
 
 class OracleReconstruction:
     """Relative poses, intrinsics and point maps from the stored truth of each view; seeded pose
-    noise (views after the first) and a depth scale error (scaling points) when configured."""
+    noise (views after the first), a depth scale error and the per-scene reconstruction drift
+    (scaling points) when configured."""
 
     def __init__(self, store: OracleStore, noise: OracleNoise | None = None):
         self.truths = OracleTruths(store)
@@ -130,6 +131,10 @@ class OracleReconstruction:
         if points or view is not None:
             scale = np.float32(self.noise.depth_scale(keys[0]))
             cloud = np.stack([point_map(t.depth * scale, k, p) for t, k, p in zip(truths, intrinsics, poses)])
+            drift = self.noise.reconstruction_scale(keys, float(np.linalg.norm(poses[:, :3, 3], axis=1).max()))
+            if drift != 1.0:  # about the first camera, the origin of the relative poses
+                cloud = (cloud * np.float32(drift)).astype(np.float32)
+                prediction.meta["applied_reconstruction_scale"] = drift
             if points:
                 prediction.points = cloud
             if view is not None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from skill3d_experts._triton import ExpertModel, InvalidInput, check_image, meta_tensor_value, text_input
 from skill3d_experts.checkpoint import checkpoint_dir, configure_torch
+from skill3d_experts.noise import OracleNoise
 from skill3d_experts.oracle import OracleTruths, oracle_root_param
 from skill3d_experts.oracle_store import OracleStore
 
@@ -82,14 +83,16 @@ class SegmentationPrediction:
 
 
 class OracleSegmentation:
-    """Instances of the prompted category from the frame's stored instance map, ordered by id."""
+    """Instances of the prompted category from the frame's stored instance map, ordered by id
+    (text prompts merge adjacent instances when `merge_gap_px` is set; box prompts never do)."""
 
-    def __init__(self, store: OracleStore):
+    def __init__(self, store: OracleStore, noise: OracleNoise | None = None):
         self.truths = OracleTruths(store)
+        self.noise = noise or OracleNoise()
 
     @classmethod
     def from_params(cls, params: dict[str, str]) -> OracleSegmentation:
-        return cls(OracleStore(oracle_root_param("segmentation", params)))
+        return cls(OracleStore(oracle_root_param("segmentation", params)), OracleNoise.from_params("segmentation", params))
 
     def predict_boxes(self, image: np.ndarray, boxes: np.ndarray) -> SegmentationPrediction:
         """One mask per box prompt: the instance covering most of the box (empty mask, score 0 if none)."""
@@ -122,22 +125,26 @@ class OracleSegmentation:
         key, truth = self.truths.get(image)
         ids = [i for i in sorted(truth.labels) if i > 0 and matches_category(prompt, truth.labels[i])]
         ids = [i for i in ids if (truth.instances == i).any()]  # only instances visible in this view
-        masks = truth.instances[None] == np.asarray(ids, dtype=truth.instances.dtype)[:, None, None]
-        masks = masks.reshape(len(ids), *image.shape[:2])
+        groups = self.noise.merged_instances(truth.instances, ids)
+        masks = np.stack([np.isin(truth.instances, group) for group in groups]) if groups else np.zeros((0, *image.shape[:2]), bool)
+        ids = [group[0] for group in groups]
         labels = [truth.labels[i] for i in ids]
+        meta: dict[str, Any] = {
+            "frame_key": key,
+            "scene": truth.scene,
+            "frame_index": truth.frame_index,
+            "prompt": prompt,
+            "labels": labels,
+            "instance_ids": ids,
+        }
+        if self.noise.enabled:
+            meta["noise"] = self.noise.describe()
         return SegmentationPrediction(
             masks=masks,
             boxes=boxes_from_masks(masks),
             scores=np.ones(len(ids), dtype=np.float32),
             labels=labels,
-            meta={
-                "frame_key": key,
-                "scene": truth.scene,
-                "frame_index": truth.frame_index,
-                "prompt": prompt,
-                "labels": labels,
-                "instance_ids": ids,
-            },
+            meta=meta,
         )
 
 

@@ -23,6 +23,7 @@ from skill3d_eval.agent.answer import normalize_answer
 from skill3d_eval.agent.chat import SYSTEM_PROMPT, chat_messages
 from skill3d_eval.agent.errors import LLMResponseError
 from skill3d_eval.agent.image_payload import evidence_data_url, image_data_url
+from skill3d_eval.agent.skill_retrieval import retrieve_for
 from skill3d_eval.agent.rate_limit import RateLimiter
 from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.agent.tool_tags import parse_tool_tags
@@ -70,23 +71,20 @@ class LLMPolicy:
         self.observation_images = observation_images
         self.observation_image_bytes = observation_image_bytes
 
-    def record_question(self, sample: Sample, trajectory: Trajectory, memory: SceneMemory | None = None) -> None:
+    def record_question(self, sample: Sample, context: ToolContext, trajectory: Trajectory, memory: SceneMemory | None = None) -> None:
         """What the model is asked goes into the record: question, options and the guidance for
         the system prompt: with a library the retrieved skills, and the scene facts `memory` holds."""
         trajectory.question = sample.question
         trajectory.options = list(sample.options)
         retrieval = None
         if self.library is not None:
-            retrieval = self.library.retrieve(sample, set(self.tools.tools))
-            trajectory.retrieved_skills = retrieval.skill_ids
-            trajectory.retrieval_scores = retrieval.scores
-            trajectory.library_sha256 = self.library.sha256
+            retrieval = retrieve_for(self.library, sample, set(self.tools.tools), context, trajectory)
         trajectory.guidance = render_guidance(retrieval, memory if self.tools.tools else None, max_tokens=self.guidance_max_tokens)
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
         # Facts the run's earlier questions established on these frames (none without Scene Memory).
         facts = SceneMemory.from_remembered(sample.scene, context.remembered_observations()) if sample.scene else None
-        self.record_question(sample, trajectory, facts)
+        self.record_question(sample, context, trajectory, facts)
         # Encoded once: every turn then resends the same str objects (see llm.request_body).
         images = [image_data_url(frame) for frame in sample.frames]
         evidence: dict[str, str] = {}  # sha256 -> data URL of an attached tool image, made once

@@ -10,11 +10,11 @@ stays in the trajectory, so failures are data for evolution.
 from __future__ import annotations
 
 import time
-from typing import Any, Protocol
+from typing import Any
 
+from skill3d_eval.agent.skill_retrieval import Library, retrieve_for
 from skill3d_eval.records import Observation, Sample, ToolCall, Trajectory, Turn
 from skill3d_eval.skills.model import Skill
-from skill3d_eval.skills.retrieval import Retrieval
 from skill3d_eval.skills.workflow import (
     WorkflowError,
     compute_final,
@@ -26,12 +26,6 @@ from skill3d_eval.tools import ToolContext, ToolSet
 
 class ProgramError(Exception):
     pass
-
-
-class Library(Protocol):
-    sha256: str
-
-    def retrieve(self, sample: Sample, tools: Any = None) -> Retrieval: ...
 
 
 class ProgramPolicy:
@@ -47,10 +41,7 @@ class ProgramPolicy:
         self.max_skills = max_skills
 
     def run(self, sample: Sample, context: ToolContext, trajectory: Trajectory) -> Trajectory:
-        retrieval = self.library.retrieve(sample, set(self.tools.tools))
-        trajectory.retrieved_skills = retrieval.skill_ids
-        trajectory.retrieval_scores = retrieval.scores
-        trajectory.library_sha256 = self.library.sha256
+        retrieval = retrieve_for(self.library, sample, set(self.tools.tools), context, trajectory)
         reasons = []
         for hit in retrieval.hits[: self.max_skills]:
             try:

@@ -31,8 +31,17 @@ def register(commands: argparse._SubParsersAction) -> None:
     evolve.add_argument("--split", default="train", help="the split the trajectories answered; evolution refuses any other")
     evolve.add_argument("--min-successes", type=int, default=3, help="successful trajectories a workflow needs to be promoted")
     evolve.add_argument("--success-threshold", type=float, default=0.5, help="score at which a trajectory counts as a success")
+    evolve.add_argument("--clusters", type=int, default=4, help="scene clusters skills may be keyed by (k-means on the rollouts' scene descriptors)")
     evolve.add_argument("--distill-model", default=None, help="rewrite promoted skills' strategy and lessons with this model (OpenAI-compatible)")
     evolve.add_argument("--distill-base-url", default=None, help="endpoint for --distill-model (default: the SDK's OPENAI_BASE_URL)")
+
+    rollout = skills.add_parser("rollout", help="teacher trajectories on a task's training split (any policy), for `skills evolve`")
+    rollout.add_argument("--task", default="spatial_synth", help="one of our lmms-eval tasks with training data files")
+    rollout.add_argument("--split", default="train", help="the training split to answer (evaluation splits are refused)")
+    rollout.add_argument("--model-args", default="policy=program", help="the skill3d model's --model_args (k=v,k=v), e.g. policy=llm,base_url=...,model=...")
+    rollout.add_argument("--out", type=Path, required=True, help="directory for the override task, runs and logs")
+    rollout.add_argument("--limit", type=int, default=None, help="answer only the first N rows (lmms-eval --limit)")
+    rollout.set_defaults(run=_rollout)
 
     freeze = on_store("freeze", "write an immutable, content-hashed snapshot of the active skills", _freeze)
     freeze.add_argument("--out", type=Path, default=REPO_ROOT / "skill_store" / "snapshots", help="directory the snapshot file is written to")
@@ -58,6 +67,19 @@ def _init(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rollout(args: argparse.Namespace) -> int:
+    from skill3d_eval.data.errors import DataError
+    from skill3d_eval.skills.rollout import parse_model_args, rollout
+
+    try:
+        path = rollout(args.task, args.split, parse_model_args(args.model_args), args.out, args.limit)
+    except DataError as exc:
+        raise SystemExit(f"skills rollout: {exc}") from None
+    print(path)
+    print(f"next: skill3d-eval skills evolve --trajectories {path} --references <the {args.split} split's parquet>")
+    return 0
+
+
 def _evolve(args: argparse.Namespace) -> int:
     from skill3d_eval.trajectory_log import read_trajectories
     from skill3d_eval.skills.evolve import EvolutionConfig, evolve
@@ -65,7 +87,7 @@ def _evolve(args: argparse.Namespace) -> int:
     from skill3d_eval.skills.store import SkillStore
 
     trajectories = [t for path in args.trajectories for t in read_trajectories(path)]
-    config = EvolutionConfig(split=args.split, min_successes=args.min_successes, success_threshold=args.success_threshold)
+    config = EvolutionConfig(split=args.split, min_successes=args.min_successes, success_threshold=args.success_threshold, clusters=args.clusters)
     store = SkillStore(args.store)
     report = evolve(store, trajectories, load_references(args.references), config)
     if args.distill_model:
@@ -77,7 +99,7 @@ def _evolve(args: argparse.Namespace) -> int:
         for skill_id in report.promoted + report.merged:
             read = store.get(skill_id)
             store.put(distill(read, client, args.distill_model), replaces=read)
-    print(json.dumps(report.__dict__, indent=2))
+    print(json.dumps({**report.__dict__, "clusters": [c.model_dump() for c in report.clusters]}, indent=2))
     return 0
 
 

@@ -1,23 +1,41 @@
 """Evolution: training-split rollouts in, promoted skills, lessons and retirements out.
 
 Rollouts are grouped by (task type, scene source, induced workflow: question pattern and
-templated tool steps). A group becomes a skill only through the gate: at least
-`min_successes` successful rollouts and a success rate no lower than the task type's baseline
-(its success rate over all rollouts of that type) plus `baseline_margin`; its final
-computation must be one every successful rollout agrees on. A group whose workflow matches a
-skill already in the store is merged into it (stats and provenance added), not duplicated.
-Failed rollouts become lessons keyed by (task type, failure kind, tool) and are attached to
-the task type's skills. Skills whose smoothed success rate falls more than `retire_margin`
-below the best alternative for the same task type are retired. Test-split rollouts are refused.
+templated tool steps), and the training scenes are clustered by the scene descriptor each
+rollout recorded (`skills.scene`, k-means, `clusters`). Promotion uses lower confidence bounds
+(mean − z·sd/√n, `confidence_z`, sd at least `min_sd`), so a workflow seen on three lucky
+questions does not beat one seen on thirty:
+
+- per task type, the workflow with the best bound on its mean score over all scenes becomes (or
+  merges into) the type's skill without clusters, the default for any scene;
+- per (scene cluster, task type), the other workflow whose score *minus the default's on the
+  same questions* has the best positive lower bound in that cluster becomes a skill keyed by the
+  cluster's centre: retrieval then prefers it for scenes like those (several clusters with the
+  same winner merge into one skill). Exploration answers the same training questions with
+  every workflow, so the comparison is paired; without common questions the contender's bound
+  must exceed the default's mean.
+
+Both need `min_successes` successful rollouts and a final computation every successful rollout
+of the group agrees on. A workflow matching a skill already in the store is merged into it
+(stats and provenance added), not duplicated. Failed rollouts become lessons keyed by (task
+type, failure kind, tool, scene cluster) that say which step failed in which kind of scene;
+rollouts that failed for the harness's own reasons (an expert unreachable, a crash outside the
+workflow) teach nothing about skills and are left out. Skills whose smoothed success rate falls
+more than `retire_margin` below the best alternative for the same task type are retired, unless
+they are keyed by scene cluster (their stats are their cluster's), and so are stored scene-agnostic
+skills whose workflow the type's new default confidently beats on the same questions (a seed that
+lost). Test-split rollouts are refused.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from skill3d_eval.records import Trajectory
@@ -32,6 +50,7 @@ from skill3d_eval.skills.model import (
     Workflow,
 )
 from skill3d_eval.skills.references import Reference, reference_of, split_of
+from skill3d_eval.skills.scene import SceneDescriptor, cluster_scenes
 from skill3d_eval.skills.store import SkillStore
 
 REFUSED_SPLITS = {"test", "validation", "val", "dev"}
@@ -47,7 +66,9 @@ class EvolutionConfig(BaseModel):
     split: str = "train"
     success_threshold: float = Field(0.5, ge=0, le=1, description="score at which a rollout counts as a success")
     min_successes: int = Field(3, ge=1)
-    baseline_margin: float = 0.0
+    clusters: int = Field(4, ge=1, description="scene clusters (k-means on the rollouts' scene descriptors)")
+    confidence_z: float = Field(1.64, ge=0, description="z of the lower confidence bounds promotion compares workflows by")
+    min_sd: float = Field(0.05, gt=0, description="floor of the score's standard deviation in those bounds (no certainty from a few equal scores)")
     retire_margin: float = Field(0.2, ge=0)
     min_uses_to_retire: int = Field(5, ge=1)
 
@@ -60,6 +81,7 @@ class Rollout:
     score: float
     success: bool
     induced: Induced | None
+    cluster: int | None = None
 
 
 @dataclass
@@ -70,6 +92,8 @@ class EvolutionReport:
     lessons: dict[str, int] = field(default_factory=dict)
     retired: list[str] = field(default_factory=list)
     baselines: dict[str, float] = field(default_factory=dict)
+    clusters: list[SceneDescriptor] = field(default_factory=list)
+    cluster_skills: dict[str, list[int]] = field(default_factory=dict)
     library_version: int = 0
 
 
@@ -86,13 +110,16 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
     refuse_other_splits(trajectories, config.split)
     rollouts = [_rollout(t, references, config) for t in trajectories]
     report = EvolutionReport()
+    report.clusters = _assign_clusters(rollouts, config)
     totals: dict[str, list[bool]] = defaultdict(list)
     for rollout in rollouts:
         totals[rollout.task_type].append(rollout.success)
     report.baselines = {task: sum(flags) / len(flags) for task, flags in totals.items()}
 
     stored = {skill.id: skill for skill in store.skills(include_retired=True)}
-    existing = {_signature(s.task_types[0], s.workflow): s for s in stored.values()}
+    existing = {_signature(s.task_types[0], s.workflow, bool(s.traits.clusters)): s for s in stored.values()}
+    # A stored skill's pattern may be shorter than the induced one (it matches anywhere in the prompt): same task, same steps, same workflow.
+    by_steps = {(s.task_types[0], json.dumps([step.model_dump() for step in s.workflow.steps], sort_keys=True)): s for s in stored.values() if not s.traits.clusters}
     version = store.library_version() + 1
     updated: dict[str, Skill] = {}
     groups: dict[tuple, list[Rollout]] = defaultdict(list)
@@ -100,22 +127,18 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
         if rollout.induced is not None:
             key = (rollout.task_type, rollout.reference.source, rollout.induced.question_pattern, _steps_key(rollout.induced))
             groups[key].append(rollout)
-    for key, members in sorted(groups.items(), key=lambda item: item[0][:3]):
+    by_task: dict[str, list[tuple]] = defaultdict(list)
+    for key in sorted(groups, key=lambda k: k[:3] + (k[3],)):
+        by_task[key[0]].append(key)
+
+    def promote(key: tuple, members: list[Rollout], cluster: SceneDescriptor | None) -> Skill | None:
         task_type = key[0]
-        name = f"{task_type}: {' -> '.join(members[0].induced.tool_sequence)}"  # type: ignore[union-attr]
         successes = [m for m in members if m.success]
-        rate = len(successes) / len(members)
-        if len(successes) < config.min_successes:
-            report.rejected[f"{name} [{key[2]}]"] = f"{len(successes)} successes < {config.min_successes}"
-            continue
-        if rate < report.baselines[task_type] + config.baseline_margin:
-            report.rejected[f"{name} [{key[2]}]"] = f"success rate {rate:.2f} below the baseline {report.baselines[task_type]:.2f}"
-            continue
         workflow = _workflow(successes)
         if workflow is None:
-            report.rejected[f"{name} [{key[2]}]"] = "no final computation reproduces every successful answer"
-            continue
-        signature = _signature(task_type, workflow)
+            report.rejected[_name(key, members)] = "no final computation reproduces every successful answer"
+            return None
+        signature = _signature(task_type, workflow, cluster is not None)
         stats = SkillStats(uses=len(members), successes=len(successes), reward_sum=sum(m.score for m in members))
         provenance = Provenance(
             origin="evolved",
@@ -127,14 +150,14 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
         )
         previous = updated.get(signature) or existing.get(signature)
         if previous is not None:
-            skill = _merge(previous, stats, provenance)
+            skill = _merge(previous, stats, provenance, cluster)
             report.merged.append(skill.id)
         else:
             skill = Skill(
                 id=f"evolved.{task_type}.{signature[:10]}",
                 task_types=[task_type],
-                traits=SceneTraits(sources=[key[1]] if key[1] else []),
-                trigger=f"{task_type.replace('_', ' ')}: {workflow.question_pattern}",
+                traits=SceneTraits(sources=[key[1]] if key[1] else [], clusters=[cluster] if cluster is not None else []),
+                trigger=f"{task_type.replace('_', ' ')}: {workflow.question_pattern}" + (f" (scenes like: {cluster.describe()})" if cluster is not None else ""),
                 workflow=workflow,
                 strategy=_strategy(workflow),
                 required_evidence=[f"observation of {tool}" for tool in workflow.tool_sequence()],
@@ -144,23 +167,125 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
             )
             report.promoted.append(skill.id)
         updated[signature] = skill
+        return skill
+
+    outclassed: set[str] = set()  # stored scene-agnostic skills the type's new default confidently beats
+    for task_type, keys in by_task.items():
+        eligible = [k for k in keys if _successes(groups[k]) >= config.min_successes]
+        for key in keys:
+            if key not in eligible:
+                report.rejected[_name(key, groups[key])] = f"{_successes(groups[key])} successes < {config.min_successes}"
+        ranked = sorted(eligible, key=lambda k: (-_lower_bound(groups[k], config.confidence_z, config.min_sd), -len(groups[k]), _complexity(groups[k])))
+        default = next((k for k in ranked if promote(k, groups[k], None) is not None), None)
+        for key in ranked:
+            if key != default and _name(key, groups[key]) not in report.rejected:
+                report.rejected[_name(key, groups[key])] = "a workflow with a higher lower confidence bound is the type's default"
+        for key in keys:
+            loser = by_steps.get((key[0], key[3]))
+            if default is not None and key != default and loser is not None and _gain_bound(groups[default], groups[key], config) > 0:
+                outclassed.add(loser.id)
+        for index, centre in enumerate(report.clusters):
+            inside = {k: [m for m in groups[k] if m.cluster == index] for k in keys}
+            baseline = inside[default] if default is not None else []
+            gains = {
+                k: _gain_bound(inside[k], baseline, config)
+                for k in keys if k != default and _successes(inside[k]) >= config.min_successes
+            }
+            for key in sorted(gains, key=lambda k: (-gains[k], -len(inside[k]))):
+                if gains[key] <= 0:
+                    break
+                skill = promote(key, inside[key], centre)
+                if skill is not None:
+                    report.cluster_skills.setdefault(skill.id, []).append(index)
+                    report.rejected.pop(_name(key, groups[key]), None)
+                    break
+
+    # A stored skill whose workflow ran but was not promoted still learns how it did: its stats
+    # take the rollouts, so retirement can compare it with the winner.
+    promoted_ids = {skill.id for skill in updated.values()}
+    for key, members in groups.items():
+        stored_skill = by_steps.get((key[0], key[3]))
+        if stored_skill is not None and stored_skill.id not in promoted_ids:
+            stats = SkillStats(uses=len(members), successes=_successes(members), reward_sum=sum(m.score for m in members))
+            provenance = Provenance(origin="evolved", split=config.split, sample_ids=sorted({m.trajectory.sample_id for m in members}), library_version=version)
+            updated[f"stats:{stored_skill.id}"] = _merge(stored_skill, stats, provenance)
+            report.merged.append(stored_skill.id)
 
     # From here on skills are keyed by id: distinct skills may share a workflow.
     changed = {skill.id: skill for skill in updated.values()}
     library = stored | changed
-    lessons = _lessons(rollouts, changed.values())
+    lessons = _lessons(rollouts, changed.values(), report.clusters)
     for skill in list(library.values()):
         own = [lesson for lesson in lessons if skill.task_types[0] in lesson.applies_to]
         if own and not skill.retired:
             library[skill.id] = changed[skill.id] = skill.model_copy(update={"lessons": _merge_lessons(skill.lessons, own)})
             report.lessons[skill.id] = sum(l.occurrences for l in own)
-    report.retired = _retire(list(library.values()), config)
+    report.retired = sorted(set(_retire(list(library.values()), config)) | (outclassed & set(library)))
     for skill_id in report.retired:
         changed[skill_id] = library[skill_id].model_copy(update={"retired": True})
     # replaces=stored: uses recorded meanwhile stay, merged rollout counts add on top, a concurrent edit raises SkillChanged.
     store.put_many(changed.values(), replaces=stored)
     report.library_version = store.bump_version()
     return report
+
+
+def _name(key: tuple, members: list[Rollout]) -> str:
+    return f"{key[0]}: {' -> '.join(members[0].induced.tool_sequence)} [{key[2]}]"  # type: ignore[union-attr]
+
+
+def _complexity(members: list[Rollout]) -> int:
+    """Steps plus fixed arguments: on a tie the simpler workflow (the tools' defaults) wins."""
+    steps = members[0].induced.steps  # type: ignore[union-attr]
+    return len(steps) + sum(not (isinstance(v, str) and "{" in v) for step in steps for v in step.arguments.values())
+
+
+def _successes(members: list[Rollout]) -> int:
+    return sum(m.success for m in members)
+
+
+def _mean(members: list[Rollout]) -> float:
+    return sum(m.score for m in members) / len(members) if members else 0.0
+
+
+def _bound(values: list[float], z: float, min_sd: float) -> float:
+    """Lower confidence bound of the mean of `values`."""
+    if not values:
+        return -math.inf
+    sd = max(float(np.std(values, ddof=1)) if len(values) > 1 else min_sd, min_sd)
+    return float(np.mean(values)) - z * sd / math.sqrt(len(values))
+
+
+def _lower_bound(members: list[Rollout], z: float, min_sd: float = 0.05) -> float:
+    return _bound([m.score for m in members], z, min_sd)
+
+
+def _gain_bound(members: list[Rollout], baseline: list[Rollout], config: EvolutionConfig) -> float:
+    """Lower bound of how much `members`' workflow beats the baseline's: paired over the questions
+    both answered, else the contender's bound minus the baseline's mean."""
+    theirs = {m.trajectory.sample_id: m.score for m in baseline}
+    paired = [m.score - theirs[m.trajectory.sample_id] for m in members if m.trajectory.sample_id in theirs]
+    if len(paired) >= config.min_successes:
+        return _bound(paired, config.confidence_z, config.min_sd)
+    return _lower_bound(members, config.confidence_z, config.min_sd) - (_mean(baseline) if baseline else 0.0)
+
+
+def _assign_clusters(rollouts: list[Rollout], config: EvolutionConfig) -> list[SceneDescriptor]:
+    """Cluster the training scenes (one descriptor per scene and frame count, as first recorded)."""
+    scenes: dict[tuple, SceneDescriptor] = {}
+    for rollout in rollouts:
+        descriptor = rollout.trajectory.scene_descriptor
+        if descriptor is not None:
+            scenes.setdefault(_scene_key(rollout), SceneDescriptor.model_validate(descriptor))
+    centres, labels = cluster_scenes(list(scenes.values()), config.clusters)
+    label_of = dict(zip(scenes, labels))
+    for rollout in rollouts:
+        rollout.cluster = label_of.get(_scene_key(rollout))
+    return centres
+
+
+def _scene_key(rollout: Rollout) -> tuple:
+    descriptor = rollout.trajectory.scene_descriptor or {}
+    return (rollout.trajectory.scene or rollout.trajectory.sample_id, descriptor.get("frames"))
 
 
 def _rollout(trajectory: Trajectory, references: dict[int, Reference], config: EvolutionConfig) -> Rollout:
@@ -175,8 +300,13 @@ def _steps_key(induced: Induced) -> str:
     return json.dumps([step.model_dump() for step in induced.steps], sort_keys=True)
 
 
-def _signature(task_type: str, workflow: Workflow) -> str:
-    body = json.dumps({"task": task_type, "pattern": workflow.question_pattern.lower(), "steps": [s.model_dump() for s in workflow.steps], "final": workflow.final.model_dump()}, sort_keys=True)
+def _signature(task_type: str, workflow: Workflow, scene_keyed: bool = False) -> str:
+    """Identity of a skill for merging: a cluster-keyed skill never merges into a scene-agnostic one."""
+    body = json.dumps(
+        {"task": task_type, "pattern": workflow.question_pattern.lower(), "steps": [s.model_dump() for s in workflow.steps], "final": workflow.final.model_dump()}
+        | ({"scene_keyed": True} if scene_keyed else {}),
+        sort_keys=True,
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
@@ -189,7 +319,7 @@ def _workflow(successes: list[Rollout]) -> Workflow | None:
     return None
 
 
-def _merge(skill: Skill, stats: SkillStats, provenance: Provenance) -> Skill:
+def _merge(skill: Skill, stats: SkillStats, provenance: Provenance, cluster: SceneDescriptor | None = None) -> Skill:
     old = skill.stats
     merged_stats = SkillStats(uses=old.uses + stats.uses, successes=old.successes + stats.successes, reward_sum=old.reward_sum + stats.reward_sum, last_used=old.last_used)
     p = skill.provenance
@@ -200,7 +330,10 @@ def _merge(skill: Skill, stats: SkillStats, provenance: Provenance) -> Skill:
         "split": p.split or provenance.split,
         "library_version": provenance.library_version,
     })
-    return skill.model_copy(update={"stats": merged_stats, "provenance": merged_provenance, "retired": False})
+    update: dict = {"stats": merged_stats, "provenance": merged_provenance, "retired": False}
+    if cluster is not None and cluster not in skill.traits.clusters:
+        update["traits"] = skill.traits.model_copy(update={"clusters": [*skill.traits.clusters, cluster]})
+    return skill.model_copy(update=update)
 
 
 def _strategy(workflow: Workflow) -> str:
@@ -240,27 +373,53 @@ def classify(rollout: Rollout, promoted_sequences: set[tuple[str, ...]]) -> tupl
     return FailureKind.wrong_answer, sequence[-1] if sequence else None
 
 
-def _lessons(rollouts: list[Rollout], promoted: object) -> list[Lesson]:
+def _step_text(rollout: Rollout, tool: str) -> str:
+    """The failing step as called: the tool with its fixed (non-slot) arguments, e.g. locate_objects(masks=text)."""
+    steps = [step for step in (rollout.induced.steps if rollout.induced else ()) if step.tool == tool]
+    if not steps:
+        return tool
+    fixed = {k: v for k, v in steps[-1].arguments.items() if not (isinstance(v, str) and "{" in v)}
+    return f"{tool}({', '.join(f'{k}={v}' for k, v in fixed.items())})"
+
+
+def harness_error(rollout: Rollout) -> bool:
+    """A failure of the evaluation machinery, not of the workflow: an expert that could not be
+    reached or failed on its own, or an error raised outside any tool call the policy made."""
+    trajectory = rollout.trajectory
+    failed = [o for turn in trajectory.turns for o in turn.observations if not o.ok]
+    if any(o.failure == "expert_error" for o in failed):
+        return True
+    return trajectory.stop_reason == "error" and not failed and trajectory.error_kind not in POLICY_ERRORS
+
+
+# Errors a policy raises about its own choices (no skill fitted, the model's reply unusable): lessons.
+POLICY_ERRORS = {"ProgramError", "LLMResponseError"}
+
+
+def _lessons(rollouts: list[Rollout], promoted: object, clusters: list[SceneDescriptor]) -> list[Lesson]:
     sequences: dict[str, set[tuple[str, ...]]] = defaultdict(set)
     for skill in promoted:  # type: ignore[attr-defined]
         sequences[skill.task_types[0]].add(skill.workflow.tool_sequence())
-    counts: dict[tuple[str, FailureKind, str | None], list[Rollout]] = defaultdict(list)
+    counts: dict[tuple[str, FailureKind, str | None, str | None], list[Rollout]] = defaultdict(list)
     for rollout in rollouts:
-        if not rollout.success:
+        if not rollout.success and not harness_error(rollout):
             kind, tool = classify(rollout, sequences[rollout.task_type])
-            counts[(rollout.task_type, kind, tool)].append(rollout)
+            condition = clusters[rollout.cluster].describe() if rollout.cluster is not None else None
+            counts[(rollout.task_type, kind, tool, condition)].append(rollout)
     lessons = []
-    for (task_type, kind, tool), members in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1].value, item[0][2] or "")):
+    for (task_type, kind, tool, condition), members in sorted(counts.items(), key=lambda item: (item[0][0], item[0][1].value, item[0][2] or "", item[0][3] or "")):
         example = members[0].trajectory
-        what = f"{len(members)} rollout(s) failed ({kind.value}){f' with {tool}' if tool else ''}, e.g. {example.sample_id}: {example.error or 'answer ' + repr(example.answer)}"
-        lessons.append(Lesson(kind=kind, what_went_wrong=what[:400], advice=ADVICE[kind], applies_to=[task_type], tool=tool, occurrences=len(members)))
+        step = f" at step {_step_text(members[0], tool)}" if tool else ""
+        where = f" in {condition}" if condition else ""
+        what = f"{len(members)} rollout(s) failed ({kind.value}){step}{where}, e.g. {example.sample_id}: {example.error or 'answer ' + repr(example.answer)}"
+        lessons.append(Lesson(kind=kind, what_went_wrong=what[:400], advice=ADVICE[kind], applies_to=[task_type], tool=tool, scene_condition=condition, occurrences=len(members)))
     return lessons
 
 
 def _merge_lessons(current: list[Lesson], new: list[Lesson]) -> list[Lesson]:
-    merged = {(l.kind, l.tool, tuple(l.applies_to)): l for l in current}
+    merged = {(l.kind, l.tool, tuple(l.applies_to), l.scene_condition): l for l in current}
     for lesson in new:
-        key = (lesson.kind, lesson.tool, tuple(lesson.applies_to))
+        key = (lesson.kind, lesson.tool, tuple(lesson.applies_to), lesson.scene_condition)
         if key in merged:
             old = merged[key]
             merged[key] = old.model_copy(update={"occurrences": old.occurrences + lesson.occurrences, "what_went_wrong": lesson.what_went_wrong})
@@ -276,7 +435,7 @@ def _retire(skills: list[Skill], config: EvolutionConfig) -> list[str]:
             by_type[skill.task_types[0]].append(skill)
     retired = []
     for members in by_type.values():
-        rated = [(s, (s.stats.successes + 1) / (s.stats.uses + 2)) for s in members if s.stats.uses >= config.min_uses_to_retire]
+        rated = [(s, (s.stats.successes + 1) / (s.stats.uses + 2)) for s in members if s.stats.uses >= config.min_uses_to_retire and not s.traits.clusters]
         if len(rated) < 2:
             continue
         best = max(rate for _, rate in rated)

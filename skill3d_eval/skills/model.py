@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from skill3d_eval.skills.scene import SceneDescriptor
+
 SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
 # Slots a workflow may use without reading them from the question.
 BUILTIN_SLOTS = {"options", "option_items"}
@@ -104,11 +106,16 @@ class Workflow(Frozen):
 
 
 class SceneTraits(Frozen):
-    """Which scenes a skill applies to; an empty field matches every scene."""
+    """Which scenes a skill applies to; an empty field matches every scene.
+
+    `sources` and the frame range admit or exclude; `clusters` only rank: they are the centres of
+    the scene clusters in which evolution found this skill's workflow best, and retrieval prefers
+    the skill the closer a question's scene is to one of them (none: every scene alike)."""
 
     sources: list[str] = Field(default_factory=list, description="dataset / scene source, e.g. spatial_synth, scannet")
     min_frames: int = Field(0, ge=0)
     max_frames: int | None = Field(None, ge=0)
+    clusters: list[SceneDescriptor] = Field(default_factory=list, description="scene clusters this skill won in (retrieval ranks by closeness)")
 
     def matches(self, source: str | None, frames: int) -> bool:
         if self.sources and source not in self.sources:
@@ -122,6 +129,7 @@ class Lesson(Frozen):
     advice: str = Field(min_length=1)
     applies_to: list[str] = Field(default_factory=list, description="task types")
     tool: str | None = None
+    scene_condition: str | None = Field(None, description="the kind of scene the failures happened in (skills.scene), when known")
     occurrences: int = Field(1, ge=1)
 
 

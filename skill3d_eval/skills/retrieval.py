@@ -1,10 +1,14 @@
-"""Skill retrieval: filter, score, diversify.
+"""Skill retrieval: admit, score, diversify.
 
-1. Candidates: skills not retired whose task types include the question's type (all skills
-   when the type is unknown or no skill has it) and whose scene traits admit the scene.
+1. Candidates: skills not retired whose scene traits admit the scene (source, frame count).
+   There is no filter on the question-type label: it boosts (`task_match`), so a skill of a
+   related type can still be found when the label is missing or new.
 2. Score (weights in `RetrievalWeights`, defaults after the original system):
        semantic      · cosine(query embedding, skill embedding)
      + task_match    · 1 if the skill lists the question's type
+     + scene         · closeness of the question's scene to the clusters the skill won in
+                       (`skills.scene.similarity`, the best cluster; `scene_neutral` for a skill
+                       without clusters or a question without a descriptor)
      + tool_compat   · fraction of the workflow's tools the agent has
      + success       · (successes + 1) / (uses + 2)        (Laplace-smoothed success rate)
      + reward        · mean reward
@@ -28,6 +32,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import Embedder
 from skill3d_eval.skills.model import FailureKind, Skill
+from skill3d_eval.skills.scene import SceneDescriptor, similarity
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +42,9 @@ class RetrievalWeights(BaseModel):
 
     top_k: int = Field(6, ge=1, description="skills handed to the policy per question")
     semantic: float = Field(0.45, description="weight of the embedding similarity of question and skill")
-    task_match: float = Field(0.20, description="weight of the question-type match")
+    task_match: float = Field(0.35, description="weight of the question-type match")
+    scene: float = Field(0.25, description="weight of the closeness of the question's scene to the skill's scene clusters")
+    scene_neutral: float = Field(0.5, ge=0.0, le=1.0, description="scene closeness of a skill without clusters, or of any skill when the question has no descriptor")
     tool_compat: float = Field(0.15, description="weight of the share of the skill's tools the agent has")
     success: float = Field(0.10, description="weight of the skill's smoothed success rate in its rollouts")
     reward: float = Field(0.05, description="weight of the skill's mean reward")
@@ -82,9 +89,6 @@ class SkillIndex:
         self.embeddings = np.ascontiguousarray(embeddings, dtype=np.float32)
         self.embedder = embedder
         self.weights = weights or RetrievalWeights()
-        self._by_type: dict[str, np.ndarray] = {}
-        for task_type in sorted({t for skill in self.skills for t in skill.task_types}):
-            self._by_type[task_type] = np.array([i for i, s in enumerate(self.skills) if task_type in s.task_types and not s.retired], dtype=np.int64)
         self._active = np.array([i for i, s in enumerate(self.skills) if not s.retired], dtype=np.int64)
         stats = [s.stats for s in self.skills]
         self._success = np.array([(st.successes + 1) / (st.uses + 2) for st in stats], dtype=np.float32)
@@ -113,11 +117,12 @@ class SkillIndex:
         vectors = embedder.encode([skill.embedding_text() for skill in skills]) if skills else np.zeros((0, embedder.dim), np.float32)
         return cls(skills, vectors, embedder, weights)
 
-    def retrieve(self, sample: Sample, tools: Collection[str] | None = None, weights: RetrievalWeights | None = None) -> Retrieval:
+    def retrieve(
+        self, sample: Sample, tools: Collection[str] | None = None, weights: RetrievalWeights | None = None, scene: SceneDescriptor | None = None
+    ) -> Retrieval:
         w = weights or self.weights
         task_type = sample.task_type
-        typed = self._by_type.get(task_type or "")
-        candidates = typed if typed is not None and len(typed) else self._active
+        candidates = self._active
         frames = len(sample.frames)
         source = sample_source(sample)
         candidates = self._admitted(candidates, source, frames)
@@ -133,16 +138,18 @@ class SkillIndex:
         else:
             available = frozenset(tools)
             tool_compat = self._cached(self._tool_compat, available, lambda: np.array([_fraction_available(s, available) for s in self.skills], dtype=np.float32))[candidates]
+        closeness = np.array([_closeness(self.skills[i], scene, w.scene_neutral) for i in candidates], dtype=np.float32)
         components = {
             "semantic": semantic,
             "task_match": task_match,
+            "scene": closeness,
             "tool_compat": tool_compat,
             "success": self._success[candidates],
             "reward": self._reward[candidates],
             "lesson_penalty": -self._penalty[candidates],
         }
         score = (
-            w.semantic * semantic + w.task_match * task_match + w.tool_compat * tool_compat
+            w.semantic * semantic + w.task_match * task_match + w.scene * closeness + w.tool_compat * tool_compat
             + w.success * components["success"] + w.reward * components["reward"] - w.lesson_penalty * self._penalty[candidates]
         )
         if len(score) > w.pool:
@@ -159,6 +166,12 @@ class SkillIndex:
         if logger.isEnabledFor(logging.INFO):
             logger.info("retrieval for %s: %s", sample.sample_id, [(h.skill.id, round(h.score, 4), h.components) for h in hits])
         return retrieval
+
+
+def _closeness(skill: Skill, scene: SceneDescriptor | None, neutral: float) -> float:
+    if scene is None or not skill.traits.clusters:
+        return neutral
+    return max(similarity(scene, cluster) for cluster in skill.traits.clusters)
 
 
 def lesson_penalty(skill: Skill) -> float:

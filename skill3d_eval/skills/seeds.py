@@ -16,6 +16,9 @@ from skill3d_eval.skills.snapshot import FrozenLibrary
 SEED_DIR = REPO_ROOT / "skill_store" / "seeds"
 # Alternative tool chains for exploration rollouts on the training split (most of them answer badly).
 EXPLORE_DIR = REPO_ROOT / "skill_store" / "explore"
+# The seeds' workflows with the tools' other 3D source and object source: which answers best
+# depends on the scene (benchmarks/skills_evolved_vs_seed.py explores them).
+VARIANTS_DIR = REPO_ROOT / "skill_store" / "variants"
 
 
 class SeedError(ValueError):

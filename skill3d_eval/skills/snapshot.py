@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field, ValidationError
 from skill3d_eval.records import Sample
 from skill3d_eval.skills.embedding import Embedder, embedder_named
 from skill3d_eval.skills.model import Provenance, Skill
+from skill3d_eval.skills.scene import SceneDescriptor
 from skill3d_eval.skills.retrieval import Retrieval, RetrievalWeights, SkillIndex
 
 FORMAT = "skill3d-library/1"
@@ -122,8 +123,8 @@ class FrozenLibrary:
         data = snapshot_bytes(skills, embedder, 0)
         return cls(None, hashlib.sha256(data).hexdigest(), SnapshotDocument.model_validate_json(data), weights)
 
-    def retrieve(self, sample: Sample, tools: Collection[str] | None = None) -> Retrieval:
-        return self.index.retrieve(sample, tools)
+    def retrieve(self, sample: Sample, tools: Collection[str] | None = None, scene: SceneDescriptor | None = None) -> Retrieval:
+        return self.index.retrieve(sample, tools, scene=scene)
 
     def provenance(self) -> list[Provenance]:
         return [skill.provenance for skill in self.skills]

@@ -88,6 +88,12 @@ class ToolContext:
         frame = self.frame(index)
         return self._once("segmentation", (index,), (prompt.strip().lower(),), lambda: self.experts.segment(frame, prompt))
 
+    def segment_boxes(self, index: int, boxes: np.ndarray) -> SegmentationResult:
+        """One mask per pixel box (x1, y1, x2, y2) of image `index`."""
+        frame = self.frame(index)
+        key = tuple(tuple(round(float(v), 2) for v in box) for box in boxes)
+        return self._once("segmentation", (index,), ("boxes", key), lambda: self.experts.segment(frame, boxes=[list(box) for box in key]))
+
     def detect(self, index: int, categories: list[str]) -> DetectionResult:
         frame = self.frame(index)
         return self._once("detection", (index,), tuple(categories), lambda: self.experts.detect(frame, categories))
@@ -108,6 +114,15 @@ class ToolContext:
         if self.frame_count == 0:
             raise ToolError("this question has no images")
         return self._once("reconstruction", tuple(range(self.frame_count)), (), lambda: self.experts.reconstruct(self.sample.frames))
+
+    def point_maps(self) -> np.ndarray:
+        """The reconstruction's point map of every image [N,H,W,3], metres, in image 0's camera frame."""
+        if self.frame_count == 0:
+            raise ToolError("this question has no images")
+        result = self._once("reconstruction", tuple(range(self.frame_count)), ("points",), lambda: self.experts.reconstruct(self.sample.frames, points=True))
+        if result.points is None:
+            raise ToolError("the reconstruction expert returned no point maps")
+        return result.points
 
     @contextlib.contextmanager
     def ledger(self) -> Iterator[CallLedger]:

@@ -6,7 +6,7 @@ model only has to decide what to measure. The `program` policy calls the very sa
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
@@ -28,20 +28,46 @@ from skill3d_eval.tools.spec import Tool
 
 Category = Field(min_length=1, max_length=80, description="Object category as named in the question, e.g. 'sofa'.")
 
+Geometry = Literal["depth", "reconstruction"]
+Masks = Literal["text", "detection"]
+# Alternatives a workflow chooses between: which is better depends on the scene (issue 15).
+GeometryField = Field(
+    "depth",
+    description="Where 3D points come from: 'depth' = each image's metric depth placed with the reconstructed cameras; "
+    "'reconstruction' = the multi-view reconstruction's joint point maps (one consistent cloud).",
+)
+MasksField = Field(
+    "text",
+    description="How objects are found in each image: 'text' = segmentation prompted with the category name; "
+    "'detection' = the detector's boxes, each segmented by box prompt.",
+)
 
-def locate_instances(context: ToolContext, category: str) -> list[tuple[Box3D, list[int]]]:
+
+def locate_instances(context: ToolContext, category: str, geometry: Geometry = "depth", masks: Masks = "text") -> list[tuple[Box3D, list[int]]]:
     """Every distinct instance of `category` in the scene as an upright 3D box with the images that saw it."""
-    return [(box, images) for box, images, _ in locate_clouds(context, category)]
+    return [(box, images) for box, images, _ in locate_clouds(context, category, geometry, masks)]
 
 
-def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list[int], np.ndarray]]:
+def object_masks(context: ToolContext, index: int, category: str, masks: Masks) -> np.ndarray:
+    """[K,H,W] masks of `category` in image `index`, found the way `masks` names."""
+    if masks == "text":
+        return context.segment(index, category).masks
+    boxes = context.detect(index, [category]).boxes
+    if len(boxes) == 0:
+        return np.zeros((0, *context.frame(index).shape[:2]), dtype=bool)
+    return context.segment_boxes(index, boxes).masks
+
+
+def locate_clouds(context: ToolContext, category: str, geometry: Geometry = "depth", masks: Masks = "text") -> list[tuple[Box3D, list[int], np.ndarray]]:
     """As `locate_instances`, plus each instance's fused gravity-aligned point cloud.
 
-    Each detection's points that another image saw through are dropped before fusing
-    (`FreeSpace`, which keeps every point of exact depth), so every image's depth is asked for,
-    not only that of the images showing the category. A detection that other images saw through
-    entirely has wrong depth, wherever the object is, and is left out, unless that leaves no
-    detection at all: segmentation did find the category, so the tool still answers."""
+    With per-image depth, each detection's points that another image saw through are dropped
+    before fusing (`FreeSpace`, which keeps every point of exact depth), so every image's depth
+    is asked for, not only that of the images showing the category. A detection that other
+    images saw through entirely has wrong depth, wherever the object is, and is left out, unless
+    that leaves no detection at all: segmentation did find the category, so the tool still
+    answers. A reconstruction's point maps were estimated jointly, so its views already agree
+    and nothing is carved."""
     cameras = context.cameras()
     to_gravity = gravity_alignment(cameras.poses_c2w)
     free_space: FreeSpace | None = None
@@ -49,14 +75,23 @@ def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list
     seen_in: list[int] = []
     seen_through: list[tuple[np.ndarray, int]] = []
     for index in range(context.frame_count):
-        masks = context.segment(index, category).masks
-        if len(masks) == 0:
+        found = object_masks(context, index, category, masks)
+        if len(found) == 0:
+            continue
+        if geometry == "reconstruction":
+            point_map = context.point_maps()[index]
+            for mask in found:
+                points = point_map[mask]
+                points = points[np.isfinite(points).all(axis=1)]
+                if len(points):
+                    clouds.append(points @ to_gravity.T)
+                    seen_in.append(index)
             continue
         if free_space is None:
             views = [context.depth(i) for i in range(context.frame_count)]
             free_space = FreeSpace([DepthView(view.depth, view.intrinsics, cameras.poses_c2w[i]) for i, view in enumerate(views)])
         depth = context.depth(index)
-        for mask in masks:
+        for mask in found:
             points = back_project(depth.depth, mask, depth.intrinsics)
             if len(points):
                 points = transform(points, cameras.poses_c2w[index])
@@ -75,10 +110,16 @@ def locate_clouds(context: ToolContext, category: str) -> list[tuple[Box3D, list
     return instances
 
 
-def scene_cloud(context: ToolContext) -> np.ndarray:
-    """All valid depth of all images as one gravity-aligned cloud."""
+def scene_cloud(context: ToolContext, geometry: Geometry = "depth") -> np.ndarray:
+    """All valid depth (or reconstructed points) of all images as one gravity-aligned cloud."""
     cameras = context.cameras()
     to_gravity = gravity_alignment(cameras.poses_c2w)
+    if geometry == "reconstruction":
+        points = context.point_maps().reshape(-1, 3)
+        points = points[np.isfinite(points).all(axis=1)]
+        if not len(points):
+            raise ToolError("the reconstruction has no valid points")
+        return points @ to_gravity.T
     clouds = []
     for index in range(context.frame_count):
         depth = context.depth(index)
@@ -104,10 +145,12 @@ def _describe(box: Box3D, images: list[int]) -> dict[str, Any]:
 
 class LocateArgs(BaseModel):
     category: str = Category
+    geometry: Geometry = GeometryField
+    masks: Masks = MasksField
 
 
 def locate_objects(context: ToolContext, args: LocateArgs) -> dict[str, Any]:
-    instances = locate_instances(context, args.category)
+    instances = locate_instances(context, args.category, args.geometry, args.masks)
     return {
         "category": args.category,
         "count": len(instances),
@@ -119,10 +162,12 @@ def locate_objects(context: ToolContext, args: LocateArgs) -> dict[str, Any]:
 class DistanceArgs(BaseModel):
     object_a: str = Category
     object_b: str = Category
+    geometry: Geometry = GeometryField
+    masks: Masks = MasksField
 
 
-def _instances(context: ToolContext, name: str) -> list[tuple[Box3D, list[int], np.ndarray]]:
-    found = locate_clouds(context, name)
+def _instances(context: ToolContext, name: str, geometry: Geometry = "depth", masks: Masks = "text") -> list[tuple[Box3D, list[int], np.ndarray]]:
+    found = locate_clouds(context, name, geometry, masks)
     if not found:
         raise ToolError(f"no {name!r} found in any image")
     return found
@@ -135,8 +180,8 @@ def measure_distance(context: ToolContext, args: DistanceArgs) -> dict[str, Any]
     for repeated categories: it is also the right answer when the views of one object failed to
     fuse into one instance, since the closest points of the fragments are the object's."""
     same = args.object_a.strip().lower() == args.object_b.strip().lower()
-    found_a = _instances(context, args.object_a)
-    found_b = found_a if same else _instances(context, args.object_b)
+    found_a = _instances(context, args.object_a, args.geometry, args.masks)
+    found_b = found_a if same else _instances(context, args.object_b, args.geometry, args.masks)
     pairs = sorted(
         (cloud_gap(cloud_a, cloud_b), i, j)
         for i, (_, _, cloud_a) in enumerate(found_a)
@@ -168,13 +213,13 @@ def measure_distance(context: ToolContext, args: DistanceArgs) -> dict[str, Any]
 
 
 class RoomArgs(BaseModel):
-    pass
+    geometry: Geometry = GeometryField
 
 
 def measure_room(context: ToolContext, args: RoomArgs) -> dict[str, Any]:
     """Every valid depth pixel of every image, fused in the gravity frame: indoor scans see the
     walls, so the minimum-area footprint rectangle of the fused cloud is the room's floor."""
-    cloud = scene_cloud(context)
+    cloud = scene_cloud(context, args.geometry)
     box = upright_box(cloud)
     return {
         "floor_area_m2": round(float(box.size[0] * box.size[1]), 3),
@@ -187,16 +232,18 @@ def measure_room(context: ToolContext, args: RoomArgs) -> dict[str, Any]:
 class CompareArgs(BaseModel):
     reference: str = Category
     candidates: list[str] = Field(min_length=1, max_length=8, description="Object categories to compare, e.g. the options' objects.")
+    geometry: Geometry = GeometryField
+    masks: Masks = MasksField
 
 
 def compare_distances(context: ToolContext, args: CompareArgs) -> dict[str, Any]:
-    reference = locate_clouds(context, args.reference)
+    reference = locate_clouds(context, args.reference, args.geometry, args.masks)
     if not reference:
         raise ToolError(f"no {args.reference!r} found in any image")
     closest: dict[str, float] = {}
     centers: dict[str, float] = {}
     for name in args.candidates:
-        found = locate_clouds(context, name)
+        found = locate_clouds(context, name, args.geometry, args.masks)
         if not found:
             raise ToolError(f"no {name!r} found in any image")
         closest[name] = round(min(cloud_gap(a, b) for _, _, a in reference for _, _, b in found), 3)
@@ -221,7 +268,7 @@ def first_appearance(context: ToolContext, args: AppearanceArgs) -> dict[str, An
     return {"first_image": first, "order": sorted(first, key=lambda name: first[name])}
 
 
-def _anchors(context: ToolContext, names: tuple[str, ...]) -> tuple[list[np.ndarray], dict[str, int]]:
+def _anchors(context: ToolContext, names: tuple[str, ...], geometry: Geometry = "depth", masks: Masks = "text") -> tuple[list[np.ndarray], dict[str, int]]:
     """The centre of each named object, and how many instances of each category were found.
 
     Direction questions name objects that occur once. When several instances turn up anyway (a
@@ -230,7 +277,7 @@ def _anchors(context: ToolContext, names: tuple[str, ...]) -> tuple[list[np.ndar
     """
     centers, counts = [], {}
     for name in names:
-        found = _instances(context, name)
+        found = _instances(context, name, geometry, masks)
         centers.append(max(found, key=lambda instance: len(instance[2]))[0].center)
         counts[name] = len(found)
     return centers, counts
@@ -253,10 +300,12 @@ class DirectionArgs(BaseModel):
     position: str = Category
     facing: str = Category
     query: str = Category
+    geometry: Geometry = GeometryField
+    masks: Masks = MasksField
 
 
 def relative_direction(context: ToolContext, args: DirectionArgs) -> dict[str, Any]:
-    (position, facing, query), counts = _anchors(context, (args.position, args.facing, args.query))
+    (position, facing, query), counts = _anchors(context, (args.position, args.facing, args.query), args.geometry, args.masks)
     angle = signed_angle(position, facing, query)
     return {
         "angle_deg": round(angle, 1),
@@ -273,6 +322,8 @@ class RouteArgs(BaseModel):
     facing: str = Category
     waypoint: str = Category
     goal: str = Category
+    geometry: Geometry = GeometryField
+    masks: Masks = MasksField
 
 
 def _turn(angle: float) -> str:
@@ -281,7 +332,7 @@ def _turn(angle: float) -> str:
 
 def plan_route(context: ToolContext, args: RouteArgs) -> dict[str, Any]:
     """Turn at the start towards the waypoint, walk there, turn towards the goal (heading = direction walked)."""
-    (start, facing, waypoint, goal), counts = _anchors(context, (args.start, args.facing, args.waypoint, args.goal))
+    (start, facing, waypoint, goal), counts = _anchors(context, (args.start, args.facing, args.waypoint, args.goal), args.geometry, args.masks)
     first = signed_angle(start, facing, waypoint)
     second = signed_angle(waypoint, waypoint + (waypoint - start), goal)
     return {

@@ -63,3 +63,49 @@ def test_noisy_server_is_reproducible_and_reports_its_noise(oracle_frames, tmp_p
             exact = np.linalg.inv(frame.truth.pose_c2w.astype(np.float64)) @ oracle_frames["a1"].truth.pose_c2w
             np.testing.assert_allclose(poses[0], np.eye(4), atol=1e-6)
             assert 1e-4 < np.abs(poses[1] - exact).max() < 0.5
+
+
+def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames):
+    """Each documented failure mode, on the hand-made frame: chair 1 (2,400 px) sits 40 px above chair 2 (1,500 px)."""
+    from skill3d_experts.depth import OracleDepth
+    from skill3d_experts.reconstruction import OracleReconstruction
+    from skill3d_experts.segmentation import OracleSegmentation
+
+    store = OracleStore(oracle_frames.root)
+    frame = oracle_frames["a0"]
+
+    def noisy(**levels: str) -> OracleNoise:
+        return OracleNoise.from_params("any", levels)
+
+    near, far = 2.5, 5.0  # depth is exact within its range, too far beyond it: d(1 + k max(0, d - range))
+    biased = noisy(depth_error_per_m="0.08", depth_range_m="3").bias_depth(np.array([near, far], dtype=np.float32))
+    np.testing.assert_allclose(biased / [near, far], [1, 1 + 0.08 * 2], rtol=1e-6)
+    served = OracleDepth(store, noisy(depth_error_per_m="0.03")).predict(frame.image).depth  # range 0: d(1 + k d)
+    np.testing.assert_allclose(served, frame.truth.depth * (1 + 0.03 * frame.truth.depth), rtol=1e-5)
+
+    drift = noisy(reconstruction_drift="0.08")
+    assert abs(drift.reconstruction_scale(["k"] * 16, 2.0) - 1) == pytest.approx(0.08)
+    assert abs(drift.reconstruction_scale(["k"] * 4, 2.0) - 1) == pytest.approx(0.16)  # fewer views, larger drift
+    assert abs(drift.reconstruction_scale(["k"] * 16, 1.0) - 1) == pytest.approx(0.16)  # a shorter camera path, too
+    assert abs(drift.reconstruction_scale(["k"] * 16, 0.1) - 1) == pytest.approx(0.32)  # baseline floored at 0.5 m
+    signs = {np.sign(drift.reconstruction_scale([f"scene-{i}"] * 16, 2.0) - 1) for i in range(20)}
+    assert signs == {-1.0, 1.0}  # seeded per scene, both ways
+    views = np.stack([oracle_frames["a0"].image, oracle_frames["a1"].image])
+    exact = OracleReconstruction(store).predict(views, points=True)
+    drifted = OracleReconstruction(store, drift).predict(views, points=True)
+    scale = drifted.meta["applied_reconstruction_scale"]
+    np.testing.assert_allclose(drifted.points, exact.points * scale, rtol=1e-5)  # one consistent scale about camera 0
+    np.testing.assert_array_equal(drifted.poses_c2w, exact.poses_c2w)
+
+    separate = OracleSegmentation(store, noisy(merge_gap_px="39")).predict(frame.image, "chair")
+    merged = OracleSegmentation(store, noisy(merge_gap_px="40")).predict(frame.image, "chair")
+    assert len(separate.masks) == 2 and len(merged.masks) == 1
+    assert len(OracleSegmentation(store, noisy(merge_gap_px="40", merge_min_instances="4")).predict(frame.image, "chair").masks) == 2  # 3 objects in view: not cluttered
+    assert len(OracleSegmentation(store, noisy(merge_gap_px="40", merge_min_instances="3")).predict(frame.image, "chair").masks) == 1
+    assert merged.masks[0].sum() == separate.masks.sum() and merged.meta["noise"]["merge_gap_px"] == 40
+    by_box = OracleSegmentation(store, noisy(merge_gap_px="40")).predict_boxes(frame.image, separate.boxes)
+    assert len(by_box.masks) == 2  # box prompts never merge
+
+    small_missed = OracleDetection(store, noisy(detection_min_area_px="2000")).predict(frame.image, ["chair"])
+    assert small_missed.meta["instance_ids"] == [1]
+    assert OracleDetection(store, noisy(detection_min_area_px="1000")).predict(frame.image, ["chair"]).meta["instance_ids"] == [1, 2]

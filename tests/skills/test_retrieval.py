@@ -14,6 +14,7 @@ from skill3d_eval.skills.guidance import estimate_tokens, render_guidance
 from skill3d_eval.skills.memory import SceneFact, SceneMemory
 from skill3d_eval.skills.model import FailureKind, Lesson, SceneTraits, SkillStats
 from skill3d_eval.skills.retrieval import RetrievalWeights, SkillIndex
+from skill3d_eval.skills.scene import SceneDescriptor
 from skill3d_eval.skills.seeds import load_seed_skills
 
 
@@ -31,7 +32,7 @@ def _variants():
     return [good, bad, penalised, scannet_only]
 
 
-def test_filters_by_task_type_and_traits_and_ranks_by_the_documented_score(caplog):
+def test_admits_by_traits_and_ranks_by_the_documented_score(caplog):
     skills = load_seed_skills() + _variants()
     index = SkillIndex.build(skills, LexicalEmbedder(), RetrievalWeights(top_k=4, mmr_lambda=1.0))
     with caplog.at_level(logging.INFO, logger="skill3d_eval.skills.retrieval"):
@@ -43,7 +44,7 @@ def test_filters_by_task_type_and_traits_and_ranks_by_the_documented_score(caplo
     assert by_id["count.penalised"].components["lesson_penalty"] == pytest.approx(-40 / 41, abs=1e-3)
     good = by_id["count.good"]
     w = RetrievalWeights()
-    expected = w.semantic * good.components["semantic"] + w.task_match + w.tool_compat + w.success * 39 / 42 + w.reward * 38 / 40
+    expected = w.semantic * good.components["semantic"] + w.task_match + w.scene * w.scene_neutral + w.tool_compat + w.success * 39 / 42 + w.reward * 38 / 40
     assert good.score == pytest.approx(expected, abs=1e-3)
     assert "count.good" in caplog.text and "semantic" in caplog.text
 
@@ -85,3 +86,22 @@ def test_guidance_is_token_bounded_and_reaches_the_system_prompt():
     system = chat_messages(trajectory.model_copy(update={"guidance": short}), ["image"])[0]["content"]
     assert system.endswith(short) and chat_messages(trajectory, ["image"])[0]["content"] != system
     assert render_guidance(None, None) is None
+
+
+def test_no_hard_filter_on_the_type_label_and_the_scene_ranks_skills_of_one_type():
+    """A skill keyed by large rooms wins for a large room, the one keyed by small rooms for a small
+    one, an unkeyed skill sits between; a question whose label no skill has still finds skills."""
+    seed = {s.task_types[0]: s for s in load_seed_skills()}["object_abs_distance"]
+    large = SceneDescriptor(frames=16, room_scale_m=5.5, clutter=0.02)
+    small = SceneDescriptor(frames=16, room_scale_m=2.2, clutter=0.06)
+    keyed_large = seed.model_copy(update={"id": "dist.large", "traits": SceneTraits(clusters=[large])})
+    keyed_small = seed.model_copy(update={"id": "dist.small", "traits": SceneTraits(clusters=[small])})
+    index = SkillIndex.build(load_seed_skills() + [keyed_large, keyed_small], LexicalEmbedder(), RetrievalWeights(top_k=3, mmr_lambda=1.0))
+    question = "What is the direct distance between the sofa and the lamp (in meters)?"
+    in_large = index.retrieve(_sample(question, "object_abs_distance", 16), scene=SceneDescriptor(frames=16, room_scale_m=5.2, clutter=0.025))
+    in_small = index.retrieve(_sample(question, "object_abs_distance", 16), scene=SceneDescriptor(frames=16, room_scale_m=2.4, clutter=0.055))
+    assert in_large.skill_ids == ["dist.large", seed.id, "dist.small"]
+    assert in_small.skill_ids == ["dist.small", seed.id, "dist.large"]
+    assert in_large.hits[0].components["scene"] > 0.9 and in_large.hits[1].components["scene"] == RetrievalWeights().scene_neutral
+    unlabelled = index.retrieve(_sample(question, "a_label_no_skill_has", 16))
+    assert unlabelled.hits and all(h.components["task_match"] == 0 for h in unlabelled.hits)
