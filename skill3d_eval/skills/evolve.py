@@ -9,12 +9,15 @@ skill already in the store is merged into it (stats and provenance added), not d
 Failed rollouts become lessons keyed by (task type, failure kind, tool) and are attached to
 the task type's skills. Skills whose smoothed success rate falls more than `retire_margin`
 below the best alternative for the same task type are retired. Test-split rollouts are refused.
+A promoted skill names its benchmark family (`Skill.family`), told by the reference rows' columns
+as the scorer tells them, so one library pools the families (`skills.families`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -131,8 +134,9 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
             report.merged.append(skill.id)
         else:
             skill = Skill(
-                id=f"evolved.{task_type}.{signature[:10]}",
+                id=f"evolved.{_slug(task_type)}.{signature[:10]}",
                 task_types=[task_type],
+                family=members[0].reference.family,
                 traits=SceneTraits(sources=[key[1]] if key[1] else []),
                 trigger=f"{task_type.replace('_', ' ')}: {workflow.question_pattern}",
                 workflow=workflow,
@@ -169,6 +173,11 @@ def _rollout(trajectory: Trajectory, references: dict[int, Reference], config: E
         raise EvolutionError(f"trajectory {trajectory.sample_id}: scene {trajectory.scene!r} differs from the reference row's {reference.scene!r}")
     score = reference.score(trajectory.answer) if trajectory.stop_reason != "error" else 0.0
     return Rollout(trajectory, reference, trajectory.task_type or reference.question_type, score, score >= config.success_threshold, induce(trajectory, reference.options))
+
+
+def _slug(task_type: str) -> str:
+    """A question type as a skill id allows it: 'Positional Relationship (Cam.-Obj.)' -> 'positional_relationship_cam_obj'."""
+    return re.sub(r"[^a-z0-9]+", "_", task_type.lower()).strip("_")
 
 
 def _steps_key(induced: Induced) -> str:

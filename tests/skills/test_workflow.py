@@ -84,12 +84,19 @@ def test_invalid_workflows_are_refused_at_load():
         FinalComputation.model_validate({"op": "eval", "path": "__import__('os')"})
 
 
-def test_seed_skills_cover_every_computable_vsi_type(tmp_path):
+def test_seed_skills_cover_every_computable_type_of_the_four_benchmark_families(tmp_path):
     skills = load_seed_skills()
-    assert {t for s in skills for t in s.task_types} == {
-        "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation", "object_rel_distance", "obj_appearance_order",
-        "object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard", "route_planning",
+    types = {family: {t for s in skills if s.family == family for t in s.task_types} for family in ("vsi_bench", "cvbench", "blink", "mmsi")}
+    assert types == {
+        "vsi_bench": {
+            "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation", "object_rel_distance", "obj_appearance_order",
+            "object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard", "route_planning",
+        },
+        "cvbench": {"Depth", "Distance"},
+        "blink": {"Multi-view_Reasoning"},
+        "mmsi": {"Positional Relationship (Cam.-Cam.)", "Positional Relationship (Cam.-Obj.)", "Positional Relationship (Obj.-Obj.)"},
     }
+    assert all(s.family for s in skills)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**skills[0].model_dump(mode="json"), "workflow": {"question_pattern": "q", "steps": [], "final": {"op": "value"}}}))
     from skill3d_eval.skills.seeds import SeedError
@@ -116,3 +123,32 @@ def test_vsi_templates_fill_the_seed_slots():
         slots = fill_slots(by_type[task_type].workflow, WRAPPED.format(q=question), options)
         assert {k: v for k, v in slots.items() if k in expected} == expected, task_type
     assert Skill.model_validate(by_type["object_counting"].model_dump()) == by_type["object_counting"]
+
+
+def test_frame_question_templates_fill_the_seed_slots():
+    """The subsets' prompts as their tasks write them (CV-Bench's and BLINK's note first, MMSI's options inline)."""
+    by_type = {s.task_types[0]: s for s in load_seed_skills()}
+    note = "Note: You only need to respond with A, B without providing any additional information.\n"
+    mmsi_options = "\nOptions: A: front-left, B: front-right, C: back-left, D: back-right\nAnswer with the option's letter from the given choices directly."
+    cases = {
+        "Depth": (note + "Which object is closer to the camera taking this photo, the trash can or the bookshelf? Select from the following choices.\n(A) trash can\n(B) bookshelf",
+                  ["trash can", "bookshelf"], {"categories": ["trash can", "bookshelf"], "image": 0}),
+        "Distance": (note + "Estimate the real-world distances between objects in this image. Which object is closer to the bed, the chair or the table?",
+                     ["chair", "table"], {"reference": "bed", "candidates": ["chair", "table"]}),
+        "Multi-view_Reasoning": (note + "The images are frames from a video. Is the camera moving left or right when shooting the video? Select from the following options.",
+                                 ["left", "right"], {"from_image": 0, "to_image": 1}),
+        "Positional Relationship (Cam.-Cam.)": (
+            "The two images are taken in the same room. Taking the camera of the first image as the reference, facing its viewing direction, where is the camera of the second image?" + mmsi_options,
+            [], {"reference_image": 0, "target_image": 1}),
+        "Positional Relationship (Cam.-Obj.)": (
+            "The trash can is visible in the first image. Taking the camera of the second image as the reference, facing its viewing direction, where is the trash can?" + mmsi_options,
+            [], {"reference_image": 1, "target_object": "trash can"}),
+        "Positional Relationship (Obj.-Obj.)": (
+            "Standing at the table and facing the viewing direction of the camera of the first image, where is the sofa?" + mmsi_options,
+            [], {"reference_image": 0, "standing_at": "table", "target_object": "sofa"}),
+    }
+    for task_type, (question, options, expected) in cases.items():
+        workflow = by_type[task_type].workflow
+        assert render_arguments(workflow.steps[0], fill_slots(workflow, question, options)) == expected, task_type
+    with pytest.raises(WorkflowError, match="does not match"):
+        fill_slots(by_type["Positional Relationship (Cam.-Obj.)"].workflow, cases["Positional Relationship (Obj.-Obj.)"][0], [])
