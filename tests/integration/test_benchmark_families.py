@@ -94,6 +94,12 @@ def test_evolution_promotes_skills_for_all_four_benchmark_families(pooled):
         assert skill.id.startswith("evolved.") and skill.stats.successes >= 3 and skill.provenance.origin == "evolved"
         family = next(f for t, f in SUBSETS.items() if all(s.startswith(f"{t}/train/") for s in skill.provenance.sample_ids))
         assert skill.family == family
+    # A seed is written as induction writes its own rollouts, so a store holding the seeds merges
+    # them into it instead of promoting a copy (Distance's rollouts agree on closest points too).
+    seeds = {skill.task_types[0]: skill.workflow for skill in load_seed_skills()}
+    for task_type in NEW_TYPES:
+        evolved = by_type[task_type][0].workflow
+        assert (evolved.question_pattern, evolved.steps) == (seeds[task_type].question_pattern, seeds[task_type].steps), task_type
     # The objects a CV-Bench question names are the options, in order: slots, not literal words.
     depth, distance = by_type["Depth"][0].workflow, by_type["Distance"][0].workflow
     assert "the {option_1} or the {option_2}?" in depth.question_pattern and depth.steps[0].arguments["categories"] == "{options}"

@@ -126,29 +126,25 @@ def test_vsi_templates_fill_the_seed_slots():
 
 
 def test_frame_question_templates_fill_the_seed_slots():
-    """The subsets' prompts as their tasks write them (CV-Bench's and BLINK's note first, MMSI's options inline)."""
+    """The subsets' prompts as spatial_synth's generator and the tasks write them (CV-Bench's and
+    BLINK's note first, MMSI's options inline)."""
+    from skill3d_eval.synth.view_questions import BLINK_PROMPT, CAM_CAM, CAM_OBJ, CV_SUFFIX, DEPTH, DISTANCE, MMSI_OPTIONS, MMSI_TEMPLATES, OBJ_OBJ
+
     by_type = {s.task_types[0]: s for s in load_seed_skills()}
     note = "Note: You only need to respond with A, B without providing any additional information.\n"
-    mmsi_options = "\nOptions: A: front-left, B: front-right, C: back-left, D: back-right\nAnswer with the option's letter from the given choices directly."
+    post = "\nAnswer with the option's letter from the given choices directly."
     cases = {
-        "Depth": (note + "Which object is closer to the camera taking this photo, the trash can or the bookshelf? Select from the following choices.\n(A) trash can\n(B) bookshelf",
+        "Depth": (note + DEPTH.format(a="trash can", b="bookshelf") + CV_SUFFIX + "(A) trash can\n(B) bookshelf",
                   ["trash can", "bookshelf"], {"categories": ["trash can", "bookshelf"], "image": 0}),
-        "Distance": (note + "Estimate the real-world distances between objects in this image. Which object is closer to the bed, the chair or the table?",
+        "Distance": (note + DISTANCE.format(target="bed", a="chair", b="table") + CV_SUFFIX + "(A) chair\n(B) table",
                      ["chair", "table"], {"reference": "bed", "candidates": ["chair", "table"]}),
-        "Multi-view_Reasoning": (note + "The images are frames from a video. Is the camera moving left or right when shooting the video? Select from the following options.",
-                                 ["left", "right"], {"from_image": 0, "to_image": 1}),
-        "Positional Relationship (Cam.-Cam.)": (
-            "The two images are taken in the same room. Taking the camera of the first image as the reference, facing its viewing direction, where is the camera of the second image?" + mmsi_options,
-            [], {"reference_image": 0, "target_image": 1}),
-        "Positional Relationship (Cam.-Obj.)": (
-            "The trash can is visible in the first image. Taking the camera of the second image as the reference, facing its viewing direction, where is the trash can?" + mmsi_options,
-            [], {"reference_image": 1, "target_object": "trash can"}),
-        "Positional Relationship (Obj.-Obj.)": (
-            "Standing at the table and facing the viewing direction of the camera of the first image, where is the sofa?" + mmsi_options,
-            [], {"reference_image": 0, "standing_at": "table", "target_object": "sofa"}),
+        "Multi-view_Reasoning": (note + BLINK_PROMPT, ["left", "right"], {"from_image": 0, "to_image": 1}),
+        CAM_CAM: (MMSI_TEMPLATES[CAM_CAM] + MMSI_OPTIONS + post, [], {"reference_image": 0, "target_image": 1}),
+        CAM_OBJ: (MMSI_TEMPLATES[CAM_OBJ].format(a="trash can") + MMSI_OPTIONS + post, [], {"reference_image": 1, "target_object": "trash can"}),
+        OBJ_OBJ: (MMSI_TEMPLATES[OBJ_OBJ].format(a="table", b="sofa") + MMSI_OPTIONS + post, [], {"reference_image": 0, "standing_at": "table", "target_object": "sofa"}),
     }
     for task_type, (question, options, expected) in cases.items():
         workflow = by_type[task_type].workflow
         assert render_arguments(workflow.steps[0], fill_slots(workflow, question, options)) == expected, task_type
     with pytest.raises(WorkflowError, match="does not match"):
-        fill_slots(by_type["Positional Relationship (Cam.-Obj.)"].workflow, cases["Positional Relationship (Obj.-Obj.)"][0], [])
+        fill_slots(by_type[CAM_OBJ].workflow, cases[OBJ_OBJ][0], [])
