@@ -15,6 +15,7 @@ from typing import Any
 
 import pandas as pd
 
+from skill3d_eval.data.task_docs import task_docs
 from skill3d_eval.records import Trajectory
 from skill3d_eval.scoring import UnknownBenchmarkRow, schema_of, score
 from skill3d_eval.scoring.dispatch import Family
@@ -95,6 +96,13 @@ def references_from_rows(rows: Iterable[Mapping[str, Any]], columns: list[str], 
             frames=len(frames) if frames is not None else 0,
         )
     return references
+
+
+def task_references(task: str, data_file: Path) -> dict[int, Reference]:
+    """A split of one of our tasks by row, as the task hands its rows to the model (after its
+    `process_docs`): MMSI-Bench's options, parsed from the question, are not in its parquet."""
+    docs = task_docs(task, data_file).docs
+    return references_from_rows(docs, docs.column_names, where=f"{task} {data_file}")
 
 
 def reference_of(trajectory: Trajectory, references: dict[int, Reference]) -> Reference:

@@ -23,7 +23,7 @@ from skill3d_eval.data.task_docs import TaskDocs, task_docs
 from skill3d_eval.experts import Experts
 from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES, sample_from_request, task_type_of
 from skill3d_eval.synth.schema import split_path
-from skill3d_eval.skills.references import Reference, references_from_rows
+from skill3d_eval.skills.references import Reference, task_references
 
 TASK = "spatial_synth"
 SYNTH_TASKS = (TASK, "spatial_synth_cv3d", "spatial_synth_blink", "spatial_synth_mmsi")
@@ -68,6 +68,4 @@ def accuracy_by_type(trajectories: list[Trajectory], references: dict[int, Refer
 
 
 def references_of(root: Path, split: str, *, task: str = TASK) -> dict[int, Reference]:
-    """The split's rows as the task hands them to the model (MMSI-Bench's options parsed out of its questions), by row."""
-    docs = _docs(root, split, task).docs
-    return references_from_rows(docs, docs.column_names, where=f"{task}/{split}")
+    return task_references(task, split_file(root, split, task))

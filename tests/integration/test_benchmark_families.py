@@ -13,13 +13,14 @@ import json
 import pytest
 
 from skill3d_eval.agent.program import ProgramPolicy
+from skill3d_eval.cli import main
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.experts import ExpertsClient
 from skill3d_eval.skills.embedding import LexicalEmbedder
 from skill3d_eval.skills.evolve import evolve
 from skill3d_eval.skills.families import evolved_skills_by_family
 from skill3d_eval.skills.leakage import check_leakage
-from skill3d_eval.skills.rollouts import SYNTH_TASKS, accuracy_by_type, references_of, run_rollouts, synth_samples
+from skill3d_eval.skills.rollouts import SYNTH_TASKS, accuracy_by_type, references_of, run_rollouts, split_file, synth_samples
 from skill3d_eval.skills.seeds import load_seed_skills
 from skill3d_eval.skills.snapshot import FrozenLibrary
 from skill3d_eval.skills.store import SkillStore
@@ -76,11 +77,11 @@ def pooled(synth_root, synth_triton, tmp_path_factory):
             keys, samples = synth_samples(synth_root, "train", VSI_TYPES if task == "spatial_synth" else None, task=task)
             trajectories = run_rollouts(ProgramPolicy(default_toolset()), client, work / task, keys, samples)
             reports[task] = evolve(store, trajectories, references_of(synth_root, "train", task=task))
-    return store, reports
+    return store, reports, work
 
 
 def test_evolution_promotes_skills_for_all_four_benchmark_families(pooled):
-    store, reports = pooled
+    store, reports, _ = pooled
     skills = store.skills()
     assert set(evolved_skills_by_family(skills)) == {"vsi_bench", "cvbench", "blink", "mmsi"}
     by_type = {}
@@ -108,7 +109,7 @@ def test_evolution_promotes_skills_for_all_four_benchmark_families(pooled):
 
 
 def test_the_pooled_evolved_library_answers_each_subsets_test_split(pooled, synth_root, synth_triton, tmp_path):
-    store, _ = pooled
+    store, _, _ = pooled
     library = FrozenLibrary.in_memory(store.skills(), LexicalEmbedder())
     with ExpertsClient(synth_triton.grpc_url) as client:
         for task in SUBSETS:
@@ -118,3 +119,14 @@ def test_the_pooled_evolved_library_answers_each_subsets_test_split(pooled, synt
             accuracy = accuracy_by_type(trajectories, references_of(synth_root, "test", task=task))
             assert accuracy and all(value >= 0.95 for value in accuracy.values()), (task, accuracy)
             assert all(t.executed_skill.startswith("evolved.") for t in trajectories)
+
+
+def test_the_cli_evolves_mmsi_from_the_rows_its_task_hands_the_model(pooled, synth_root, tmp_path):
+    """MMSI-Bench's options are parsed from the question by the task: the parquet alone has none
+    to choose from, so no workflow's final computation can be checked against the answers."""
+    _, _, work = pooled
+    arguments = ["--trajectories", str(work / "spatial_synth_mmsi" / "trajectories.jsonl"), "--references", str(split_file(synth_root, "train", "spatial_synth_mmsi"))]
+    assert main(["skills", "evolve", "--store", str(tmp_path / "task.sqlite"), *arguments, "--task", "spatial_synth_mmsi"]) == 0
+    assert evolved_skills_by_family(SkillStore(tmp_path / "task.sqlite").skills()) == {"mmsi": 3}
+    assert main(["skills", "evolve", "--store", str(tmp_path / "parquet.sqlite"), *arguments]) == 0
+    assert evolved_skills_by_family(SkillStore(tmp_path / "parquet.sqlite").skills()) == {}
