@@ -27,7 +27,7 @@ DEFAULT_NUM_FRAMES = 32
 _TASK_TYPE_FIELDS = ("question_type", "task", "type", "sub_task", "category")
 _SCENE_FIELDS = ("scene_name", "scene", "video_id")
 
-__all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request"]
+__all__ = ["DEFAULT_NUM_FRAMES", "SampleError", "sample_from_request", "task_type_of"]
 
 
 def identify(args: tuple, doc: dict[str, Any], source: str = "", bounds: MediaLimits = MediaLimits()) -> SampleIdentity:
@@ -43,6 +43,12 @@ def identify(args: tuple, doc: dict[str, Any], source: str = "", bounds: MediaLi
         scene=_scene(doc),
         content_hash=content_hash(task, split, source, context, options, _media_identities(doc_to_visual, doc, bounds)),
     )
+
+
+def task_type_of(doc: dict[str, Any]) -> str | None:
+    """The question's type under whichever name its benchmark gives it (VSI-Bench and MMSI-Bench
+    `question_type`, CV-Bench `task`, BLINK `sub_task`): what skills are keyed by."""
+    return next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None)
 
 
 def _sample_id(args: tuple, doc: dict[str, Any]) -> str:
@@ -101,7 +107,7 @@ def sample_from_request(
         sample_id=sample_id,
         question=context,
         frames=frames,
-        task_type=next((str(doc[f]) for f in _TASK_TYPE_FIELDS if doc.get(f)), None),
+        task_type=task_type_of(doc),
         options=[str(option) for option in options],
         scene=_scene(doc),
         split=split,

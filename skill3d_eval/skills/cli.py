@@ -28,6 +28,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     evolve = on_store("evolve", "promote skills and lessons from training-split trajectories", _evolve)
     evolve.add_argument("--trajectories", type=Path, nargs="+", required=True, help="trajectories.jsonl files")
     evolve.add_argument("--references", type=Path, required=True, help="the split's parquet (ground truth by row)")
+    evolve.add_argument(
+        "--task", default=None, help="read --references as this task of ours hands its rows to the model (e.g. spatial_synth_mmsi: options parsed from the question)"
+    )
     evolve.add_argument("--split", default="train", help="the split the trajectories answered; evolution refuses any other")
     evolve.add_argument("--min-successes", type=int, default=3, help="successful trajectories a workflow needs to be promoted")
     evolve.add_argument("--success-threshold", type=float, default=0.5, help="score at which a trajectory counts as a success")
@@ -83,13 +86,14 @@ def _rollout(args: argparse.Namespace) -> int:
 def _evolve(args: argparse.Namespace) -> int:
     from skill3d_eval.trajectory_log import read_trajectories
     from skill3d_eval.skills.evolve import EvolutionConfig, evolve
-    from skill3d_eval.skills.references import load_references
+    from skill3d_eval.skills.references import load_references, task_references
     from skill3d_eval.skills.store import SkillStore
 
     trajectories = [t for path in args.trajectories for t in read_trajectories(path)]
     config = EvolutionConfig(split=args.split, min_successes=args.min_successes, success_threshold=args.success_threshold, clusters=args.clusters)
     store = SkillStore(args.store)
-    report = evolve(store, trajectories, load_references(args.references), config)
+    references = task_references(args.task, args.references) if args.task else load_references(args.references)
+    report = evolve(store, trajectories, references, config)
     if args.distill_model:
         import openai
 

@@ -25,6 +25,8 @@ more than `retire_margin` below the best alternative for the same task type are 
 they are keyed by scene cluster (their stats are their cluster's), and so are stored scene-agnostic
 skills whose workflow the type's new default confidently beats on the same questions (a seed that
 lost). Test-split rollouts are refused.
+A promoted skill names its benchmark family (`Skill.family`), told by the reference rows' columns
+as the scorer tells them, so one library pools the families (`skills.families`).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -154,8 +157,9 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
             report.merged.append(skill.id)
         else:
             skill = Skill(
-                id=f"evolved.{task_type}.{signature[:10]}",
+                id=f"evolved.{_slug(task_type)}.{signature[:10]}",
                 task_types=[task_type],
+                family=members[0].reference.family,
                 traits=SceneTraits(sources=[key[1]] if key[1] else [], clusters=[cluster] if cluster is not None else []),
                 trigger=f"{task_type.replace('_', ' ')}: {workflow.question_pattern}" + (f" (scenes like: {cluster.describe()})" if cluster is not None else ""),
                 workflow=workflow,
@@ -294,6 +298,11 @@ def _rollout(trajectory: Trajectory, references: dict[int, Reference], config: E
         raise EvolutionError(f"trajectory {trajectory.sample_id}: scene {trajectory.scene!r} differs from the reference row's {reference.scene!r}")
     score = reference.score(trajectory.answer) if trajectory.stop_reason != "error" else 0.0
     return Rollout(trajectory, reference, trajectory.task_type or reference.question_type, score, score >= config.success_threshold, induce(trajectory, reference.options))
+
+
+def _slug(task_type: str) -> str:
+    """A question type as a skill id allows it: 'Positional Relationship (Cam.-Obj.)' -> 'positional_relationship_cam_obj'."""
+    return re.sub(r"[^a-z0-9]+", "_", task_type.lower()).strip("_")
 
 
 def _steps_key(induced: Induced) -> str:

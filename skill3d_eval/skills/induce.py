@@ -4,7 +4,8 @@
   different tool with the same arguments becomes a fallback (failed tool -> next tool).
 - Slots: every string argument found verbatim in the question becomes `{argument_name}` in
   both the step and the question pattern (the question line(s) holding the slots); a list
-  argument equal to the options' texts becomes `{options}`, to their items `{option_items}`.
+  argument equal to the options' texts becomes `{options}`, to their items `{option_items}`;
+  then the question's mentions of those options become `{option_1}`, `{option_2}`, ...
 - Final computation: every named operation over the observations that reproduces the
   trajectory's answer; evolution keeps the ones all successful rollouts of a group agree on.
 """
@@ -84,11 +85,12 @@ def induce(trajectory: Trajectory, options: list[str]) -> Induced | None:
             else:
                 templated[key] = value
         steps.append(Step(tool=tool, arguments=templated))
-    pattern = _question_pattern(question, slot_values, items)
+    options_are_arguments = any(value in ("{options}", "{option_items}") for step in steps for value in step.arguments.values())
+    pattern = _question_pattern(question, slot_values, items, options_are_arguments)
     return Induced(pattern, tuple(steps), tuple(dict.fromkeys(fallbacks)), tuple(content for _, _, content in calls))
 
 
-def _question_pattern(question: str, slot_values: dict[str, str], option_items: list[str]) -> str:
+def _question_pattern(question: str, slot_values: dict[str, str], option_items: list[str], options_are_arguments: bool) -> str:
     lines = [line.strip() for line in question.splitlines() if line.strip()]
     if slot_values:
         lines = [line for line in lines if any(v.lower() in line.lower() for v in slot_values.values())] or lines
@@ -104,6 +106,12 @@ def _question_pattern(question: str, slot_values: dict[str, str], option_items: 
     if len(option_items) >= 2:
         item = "(?:" + "|".join(re.escape(i) for i in sorted(option_items, key=len, reverse=True)) + ")"
         pattern = re.sub(rf"(?<![{{\w]){item}(?:, {item})+(?![\w}}])", "{listed_options}", pattern, flags=re.IGNORECASE)
+    # A question that names the options' objects one by one ("... closer to the camera, the table or
+    # the bookshelf?", CV-Bench) names them in the options' order. When the tools took the options,
+    # each is the slot of its position, or every pair of objects would be a template of its own.
+    if options_are_arguments:
+        for position, item in sorted(enumerate(option_items, 1), key=lambda pair: -len(pair[1])):
+            pattern = re.sub(r"(?<![{\w])" + re.escape(item) + r"(?![\w}])", f"{{option_{position}}}", pattern, flags=re.IGNORECASE)
     # Literal braces in a question would read as slots.
     return re.sub(r"\{(?![a-z_][a-z0-9_]*\})", "(", pattern)
 

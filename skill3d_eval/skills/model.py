@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from skill3d_eval.scoring.dispatch import Family
 from skill3d_eval.skills.scene import SceneDescriptor
 
 SLOT = re.compile(r"\{([a-z_][a-z0-9_]*)\}")
@@ -166,6 +167,9 @@ class Provenance(Frozen):
 class Skill(Frozen):
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9_.:-]{0,127}$")
     task_types: list[str] = Field(min_length=1)
+    family: Family | None = Field(
+        None, description="benchmark family of the questions it answers, as the scorer tells a row's (vsi_bench, cvbench, blink, mmsi): one library pools all four"
+    )
     traits: SceneTraits = Field(default_factory=SceneTraits)
     trigger: str = Field(min_length=1, description="when to use it, in words: also the text retrieval embeds")
     workflow: Workflow

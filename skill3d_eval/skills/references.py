@@ -8,15 +8,17 @@ benchmark would give (a CV-Bench "A" against "(A)" included).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from skill3d_eval.data.task_docs import task_docs
 from skill3d_eval.records import Trajectory
 from skill3d_eval.scoring import UnknownBenchmarkRow, schema_of, score
+from skill3d_eval.scoring.dispatch import Family
 
 
 class ReferenceMismatch(ValueError):
@@ -40,6 +42,11 @@ class Reference:
         return str(self.row[schema_of(self.row).truth])
 
     @property
+    def family(self) -> Family:
+        """The benchmark family whose scorer reads the row: vsi_bench, cvbench, blink or mmsi."""
+        return schema_of(self.row).family
+
+    @property
     def options(self) -> list[str]:
         return list(self.row.get(schema_of(self.row).options) or [])
 
@@ -60,15 +67,21 @@ def load_references(path: Path) -> dict[int, Reference]:
         frame = pd.read_parquet(path, columns=None)
     except (OSError, ValueError) as exc:
         raise ReferenceMismatch(f"{path}: cannot read references: {exc}") from exc
+    return references_from_rows(frame.to_dict("records"), list(frame.columns), where=str(path))
+
+
+def references_from_rows(rows: Iterable[Mapping[str, Any]], columns: list[str], *, where: str) -> dict[int, Reference]:
+    """Rows with `columns` (any benchmark's) by position; a task's documents after its
+    `process_docs` carry what the model saw, e.g. MMSI-Bench's options parsed from the question."""
     try:
-        schema = schema_of(dict.fromkeys(frame.columns))
+        schema = schema_of(dict.fromkeys(columns))
     except UnknownBenchmarkRow as exc:
-        raise ReferenceMismatch(f"{path}: {exc}") from exc
-    missing = {schema.truth, schema.category} - set(frame.columns)
+        raise ReferenceMismatch(f"{where}: {exc}") from exc
+    missing = {schema.truth, schema.category} - set(columns)
     if missing:
-        raise ReferenceMismatch(f"{path}: missing columns {sorted(missing)}")
+        raise ReferenceMismatch(f"{where}: missing columns {sorted(missing)}")
     references = {}
-    for index, record in enumerate(frame.to_dict("records")):
+    for index, record in enumerate(rows):
         options = record.get(schema.options)
         frames = record.get("frames")
         references[index] = Reference(
@@ -83,6 +96,13 @@ def load_references(path: Path) -> dict[int, Reference]:
             frames=len(frames) if frames is not None else 0,
         )
     return references
+
+
+def task_references(task: str, data_file: Path) -> dict[int, Reference]:
+    """A split of one of our tasks by row, as the task hands its rows to the model (after its
+    `process_docs`): MMSI-Bench's options, parsed from the question, are not in its parquet."""
+    docs = task_docs(task, data_file).docs
+    return references_from_rows(docs, docs.column_names, where=f"{task} {data_file}")
 
 
 def reference_of(trajectory: Trajectory, references: dict[int, Reference]) -> Reference:

@@ -1,79 +1,57 @@
-"""Rollouts of a policy over a spatial_synth split through the real Runner, and their accuracy.
+"""Rollouts of a policy over a split of one of spatial_synth's tasks through the real Runner, and their accuracy.
 
-Samples are built exactly as lmms-eval builds them for the `skill3d` model (the task's own
-`doc_to_text` / `doc_to_visual`, whose video the model's sampler reads at `num_frames`; sample
-ids "task/split/row"), so trajectories produced here are interchangeable with those of
-`lmms-eval --model skill3d` runs.
+spatial_synth has one task per benchmark family (`SYNTH_TASKS`): the VSI-Bench part and the
+CV-Bench-3D, BLINK and MMSI-style subsets. Samples are built exactly as lmms-eval builds them
+for the `skill3d` model (the task's own `process_docs`, `doc_to_text` and `doc_to_visual`
+through `data.task_docs`, then the model's `sample_from_request`, whose video sampler reads
+`num_frames`; sample ids "task/split/row"), so trajectories produced here are interchangeable
+with those of `lmms-eval --model skill3d` runs, and the references are those rows too.
 """
 
 from __future__ import annotations
 
-import importlib.util
 from collections import defaultdict
-from functools import lru_cache, partial
+from dataclasses import replace
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
-import pandas as pd
-import yaml
 
 from skill3d_eval.records import Sample, SampleIdentity, Trajectory
 from skill3d_eval.agent.runner import Policy, Runner
 from skill3d_eval.trajectory_log import TrajectoryLog
+from skill3d_eval.data.task_docs import TaskDocs, task_docs
 from skill3d_eval.experts import Experts
-from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES
-from skill3d_eval.media.frame_cache import Frames
-from skill3d_eval.media.video import sample_frames
-from skill3d_eval.settings import TASKS_DIR
+from skill3d_eval.lmms.sample import DEFAULT_NUM_FRAMES, sample_from_request, task_type_of
 from skill3d_eval.synth.schema import split_path
-from skill3d_eval.skills.references import Reference, load_references
+from skill3d_eval.skills.references import Reference, task_references
 
 TASK = "spatial_synth"
+SYNTH_TASKS = (TASK, "spatial_synth_cv3d", "spatial_synth_blink", "spatial_synth_mmsi")
 
 
-@lru_cache(maxsize=1)
-def _task_utils() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("spatial_synth_utils", TASKS_DIR / TASK / "utils.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def split_file(root: Path, split: str, task: str = TASK) -> Path:
+    """A task's split under the dataset root: `data/train.parquet`, `data/cv3d_train.parquet`, ..."""
+    subset = task.removeprefix(TASK).lstrip("_")
+    return split_path(root, f"{subset}_{split}" if subset else split)
 
 
-@lru_cache(maxsize=1)
-def _prompt_kwargs() -> dict:
-    text = (TASKS_DIR / TASK / f"{TASK}.yaml").read_text()
-    text = "\n".join(line for line in text.splitlines() if "!function" not in line)
-    return yaml.safe_load(text)["lmms_eval_specific_kwargs"]["default"]
+def _docs(root: Path, split: str, task: str) -> TaskDocs:
+    return task_docs(task, split_file(root, split, task), {"video_root": str(root)})
 
 
 def synth_samples(
-    root: Path, split: str, task_types: set[str] | None = None, num_frames: int = DEFAULT_NUM_FRAMES
+    root: Path, split: str, task_types: set[str] | None = None, num_frames: int = DEFAULT_NUM_FRAMES, *, task: str = TASK
 ) -> tuple[list[SampleIdentity], dict[int, Sample]]:
-    """(identities, samples by row) of a split, optionally only some question types. The rows of
-    a scene share one decoded set of frames (as the model's frame cache shares them)."""
-    frame = pd.read_parquet(split_path(root, split))
-    doc_to_visual = partial(_task_utils().doc_to_visual, lmms_eval_specific_kwargs={**_prompt_kwargs(), "video_root": str(root)})
-    decoded: dict[str, Frames] = {}
-    identities, samples = [], {}
-    for row_index, row in enumerate(frame.to_dict("records")):
-        row["options"] = [str(o) for o in row["options"]]
-        if task_types is not None and row["question_type"] not in task_types:
-            continue
-        sample_id = f"{TASK}/{split}/{row_index}"
-        frames = []
-        for video in doc_to_visual(row):
-            if video not in decoded:
-                decoded[video] = sample_frames(video, num_frames)
-            frames.extend(decoded[video])
-        samples[row_index] = Sample(
-            task=TASK, doc_id=row_index, sample_id=sample_id,
-            question=_task_utils().doc_to_text(row, _prompt_kwargs()), frames=frames,
-            task_type=row["question_type"], options=row["options"], scene=row["scene_name"], split=split,
-        )
-        identities.append(samples[row_index].identity)
-    return identities, samples
+    """(identities, samples by row) of a split of `task`, optionally only some question types."""
+    docs = _docs(root, split, task)
+    rows = [(index, doc) for index, doc in enumerate(docs.docs) if task_types is None or task_type_of(doc) in task_types]
+    samples = {}
+    # A scene's rows one after another: its video is decoded once and its frames are shared by
+    # every question on it (the model's frame cache holds a few videos only).
+    for index, doc in sorted(rows, key=lambda row: str(row[1].get("scene_name") or "")):
+        request = (docs.doc_to_text(doc), {}, docs.doc_to_visual, index, task, split)
+        samples[index] = replace(sample_from_request(request, doc, num_frames=num_frames), sample_id=f"{task}/{split}/{index}")
+    return [samples[index].identity for index, _ in rows], samples
 
 
 def run_rollouts(policy: Policy, experts: Experts, run_dir: Path, identities: list[SampleIdentity], samples: dict[int, Sample], concurrency: int = 2) -> list[Trajectory]:
@@ -89,5 +67,5 @@ def accuracy_by_type(trajectories: list[Trajectory], references: dict[int, Refer
     return {task: float(np.mean(values)) for task, values in sorted(scores.items())}
 
 
-def references_of(root: Path, split: str) -> dict[int, Reference]:
-    return load_references(split_path(root, split))
+def references_of(root: Path, split: str, *, task: str = TASK) -> dict[int, Reference]:
+    return task_references(task, split_file(root, split, task))

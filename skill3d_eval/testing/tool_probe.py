@@ -90,6 +90,9 @@ def probe_tools(
         "first_appearance": lambda: {"categories": [a, b, c]},
         "relative_direction": lambda: {"position": a, "facing": b, "query": c},
         "plan_route": lambda: {"start": a, "facing": b, "waypoint": c, "goal": d},
+        "object_depths": lambda: {"image": 0, "categories": [a, b]},
+        "camera_motion": lambda: {"from_image": 0, "to_image": len(sample.frames) - 1},
+        "relative_quadrant": lambda: {"reference_image": 0, "target_object": a},
         "render_view": lambda: {"azimuth_deg": 30.0, "elevation_deg": 20.0},
     }
     missing = [name for name in toolset.tools if name not in recipes and name != "detect_objects"]

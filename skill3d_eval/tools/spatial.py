@@ -268,7 +268,7 @@ def first_appearance(context: ToolContext, args: AppearanceArgs) -> dict[str, An
     return {"first_image": first, "order": sorted(first, key=lambda name: first[name])}
 
 
-def _anchors(context: ToolContext, names: tuple[str, ...], geometry: Geometry = "depth", masks: Masks = "text") -> tuple[list[np.ndarray], dict[str, int]]:
+def object_anchors(context: ToolContext, names: tuple[str, ...], geometry: Geometry = "depth", masks: Masks = "text") -> tuple[list[np.ndarray], dict[str, int]]:
     """The centre of each named object, and how many instances of each category were found.
 
     Direction questions name objects that occur once. When several instances turn up anyway (a
@@ -296,6 +296,11 @@ def _side(angle: float) -> str:
     return "left" if angle > 0 else "right"
 
 
+def quadrant(angle: float) -> str:
+    """front-left / front-right / back-left / back-right of a signed angle (left positive)."""
+    return f"{'front' if abs(angle) < 90 else 'back'}-{_side(angle)}"
+
+
 class DirectionArgs(BaseModel):
     position: str = Category
     facing: str = Category
@@ -305,13 +310,13 @@ class DirectionArgs(BaseModel):
 
 
 def relative_direction(context: ToolContext, args: DirectionArgs) -> dict[str, Any]:
-    (position, facing, query), counts = _anchors(context, (args.position, args.facing, args.query), args.geometry, args.masks)
+    (position, facing, query), counts = object_anchors(context, (args.position, args.facing, args.query), args.geometry, args.masks)
     angle = signed_angle(position, facing, query)
     return {
         "angle_deg": round(angle, 1),
         "left_right": _side(angle),
         "left_right_back": "back" if abs(angle) >= BACK_FROM_DEG else _side(angle),
-        "quadrant": f"{'front' if abs(angle) < 90 else 'back'}-{_side(angle)}",
+        "quadrant": quadrant(angle),
         "convention": "standing at position, facing the facing object; positive angles to the left",
         "instances_found": counts,
     }
@@ -332,7 +337,7 @@ def _turn(angle: float) -> str:
 
 def plan_route(context: ToolContext, args: RouteArgs) -> dict[str, Any]:
     """Turn at the start towards the waypoint, walk there, turn towards the goal (heading = direction walked)."""
-    (start, facing, waypoint, goal), counts = _anchors(context, (args.start, args.facing, args.waypoint, args.goal), args.geometry, args.masks)
+    (start, facing, waypoint, goal), counts = object_anchors(context, (args.start, args.facing, args.waypoint, args.goal), args.geometry, args.masks)
     first = signed_angle(start, facing, waypoint)
     second = signed_angle(waypoint, waypoint + (waypoint - start), goal)
     return {

@@ -92,6 +92,20 @@ def appearance(call_id: str, first: dict[str, int]) -> tuple[ToolCall, Observati
     return result(call_id, "first_appearance", {"categories": list(first)}, {"first_image": first, "order": sorted(first, key=first.get)})
 
 
+def object_depths(call_id: str, image: int, centres: dict[str, float]) -> tuple[ToolCall, Observation]:
+    return result(call_id, "object_depths", {"image": image, "categories": list(centres)},
+                  {"image": image, "center_depth_m": centres, "nearest_depth_m": {k: v - 0.3 for k, v in centres.items()}, "instances_found": dict.fromkeys(centres, 1)})
+
+
+def motion(call_id: str, right: float, from_image: int = 0, to_image: int = 1) -> tuple[ToolCall, Observation]:
+    content = {"from_image": from_image, "to_image": to_image, "right_m": right, "forward_m": 0.1, "up_m": 0.0, "turn_left_deg": 5.0, "direction": "left" if right < 0 else "right"}
+    return result(call_id, "camera_motion", {"from_image": from_image, "to_image": to_image}, content)
+
+
+def quadrant(call_id: str, quadrant_name: str, **arguments) -> tuple[ToolCall, Observation]:
+    return result(call_id, "relative_quadrant", arguments, {"angle_deg": 0.0, "quadrant": quadrant_name, "floor_distance_m": 1.0, "instances_found": {}})
+
+
 UNRELATED = depth("x", 3)  # an arbitrary call: its result holds the number 3 (the image index) and nothing else of use
 CHAIRS = locate("c", "chair", ([0.0, 1.0, 0.4], [0.5, 0.5, 0.9]), ([1.0, 1.0, 0.4], [0.5, 0.5, 0.9]))
 LAMPS = locate("l", "lamp", ([1.0, 0.0, 0.8], [0.3, 0.3, 1.6]), ([2.0, 0.0, 0.8], [0.3, 0.3, 1.6]), ([3.0, 0.0, 0.8], [0.3, 0.3, 1.6]))
@@ -172,6 +186,9 @@ CASES = [
      [segment("s", 0, "lamp", LAMP_BOX), segment("t", 0, "chair", CHAIR_BOX), depth("d", 0, ([200, 100], 2.0, [0, 0, 2.0]))], []),
     ("cv depth: another object sampled", "Depth", CV_DEPTH, ["lamp", "chair"], "B", sampled(0, ("lamp", LAMP_BOX, 4.0, [0, 0, 4.0]), ("bed", CHAIR_BOX, 2.0, [1, 0, 2.0])), []),
     ("cv depth: constant after unrelated call", "Depth", CV_DEPTH, ["lamp", "chair"], "A", [depth("x", 0)], []),
+    ("cv depth: centre depths measured", "Depth", CV_DEPTH, ["lamp", "chair"], "B", [object_depths("o", 0, {"lamp": 4.0, "chair": 2.0})], ["o"]),
+    ("cv depth: centre depths contradict", "Depth", CV_DEPTH, ["lamp", "chair"], "A", [object_depths("o", 0, {"lamp": 4.0, "chair": 2.0})], []),
+    ("cv depth: an option not measured", "Depth", CV_DEPTH, ["lamp", "chair"], "B", [object_depths("o", 0, {"bed": 4.0, "chair": 2.0})], []),
     ("cv distance: from depth samples", "Distance", CV_DISTANCE, ["lamp", "chair"], "A",
      sampled(0, ("bed", BED_BOX, 3.0, [0, 0, 3.0]), ("lamp", LAMP_BOX, 3.5, [0.5, 0, 3.5]), ("chair", CHAIR_BOX, 2.0, [-2, 0, 2.0])), ["s0bed", "d0", "s0lamp", "s0chair"]),
     ("cv distance: measured", "Distance", CV_DISTANCE, ["lamp", "chair"], "B", [compare("c", "bed", {"lamp": 2.0, "chair": 0.5}, {"lamp": 2.0, "chair": 1.5})], ["c"]),
@@ -179,9 +196,20 @@ CASES = [
     ("blink: moving left", "Multi-view_Reasoning", BLINK, ["left", "right"], "A", [reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([-0.6, 0.0, 0.1], [0.2, 0, 1]))], ["r"]),
     ("blink: contradicted", "Multi-view_Reasoning", BLINK, ["left", "right"], "B", [reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([-0.6, 0.0, 0.1], [0.2, 0, 1]))], []),
     ("blink: constant after unrelated call", "Multi-view_Reasoning", BLINK, ["left", "right"], "A", [depth("x", 1)], []),
+    ("blink: camera motion", "Multi-view_Reasoning", BLINK, ["left", "right"], "A", [motion("m", -0.6)], ["m"]),
+    ("blink: camera motion contradicts", "Multi-view_Reasoning", BLINK, ["left", "right"], "B", [motion("m", -0.6)], []),
+    ("blink: camera motion between other images", "Multi-view_Reasoning", BLINK, ["left", "right"], "B", [motion("m", 0.6, 1, 0)], []),
     ("mmsi cam-cam: quadrant", "Positional Relationship (Cam.-Cam.)", CAM_CAM, QUADRANTS, "B", [reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([1.0, 0.1, 2.0], [0, 0, 1]))], ["r"]),
     ("mmsi cam-cam: en dash in the type", "Positional Relationship (Cam.\u2013Cam.)", CAM_CAM, QUADRANTS, "B", [reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([1.0, 0.1, 2.0], [0, 0, 1]))], ["r"]),
     ("mmsi cam-cam: contradicted", "Positional Relationship (Cam.-Cam.)", CAM_CAM, QUADRANTS, "A", [reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([1.0, 0.1, 2.0], [0, 0, 1]))], []),
+    ("mmsi cam-cam: relative quadrant", "Positional Relationship (Cam.-Cam.)", CAM_CAM, QUADRANTS, "C", [quadrant("q", "back-left", reference_image=0, target_image=1)], ["q"]),
+    ("mmsi cam-cam: relative quadrant of the other camera", "Positional Relationship (Cam.-Cam.)", CAM_CAM, QUADRANTS, "C", [quadrant("q", "back-left", reference_image=1, target_image=0)], []),
+    ("mmsi cam-obj: relative quadrant", "Positional Relationship (Cam.-Obj.)", CAM_OBJ, QUADRANTS, "B", [quadrant("q", "front-right", reference_image=1, target_object="lamp")], ["q"]),
+    ("mmsi cam-obj: relative quadrant from the first camera", "Positional Relationship (Cam.-Obj.)", CAM_OBJ, QUADRANTS, "B", [quadrant("q", "front-right", reference_image=0, target_object="lamp")], []),
+    ("mmsi obj-obj: relative quadrant", "Positional Relationship (Obj.-Obj.)", OBJ_OBJ, QUADRANTS, "D",
+     [quadrant("q", "back-right", reference_image=0, standing_at="bed", target_object="lamp")], ["q"]),
+    ("mmsi obj-obj: relative quadrant, roles swapped", "Positional Relationship (Obj.-Obj.)", OBJ_OBJ, QUADRANTS, "D",
+     [quadrant("q", "back-right", reference_image=0, standing_at="lamp", target_object="bed")], []),
     ("mmsi cam-obj: seen by the second camera", "Positional Relationship (Cam.-Obj.)", CAM_OBJ, QUADRANTS, "A", sampled(1, ("lamp", LAMP_BOX, 3.0, [-1.0, 0, 3.0])), ["s1lamp", "d1"]),
     ("mmsi cam-obj: first image and the second camera's pose", "Positional Relationship (Cam.-Obj.)", CAM_OBJ, QUADRANTS, "D",
      [*sampled(0, ("lamp", LAMP_BOX, 2.0, [-1.0, 0, 2.0])), reconstruct("r", ([0, 0, 0], [0, 0, 1]), ([0.0, 0.0, 4.0], [1.0, 0, 0.0]))], ["s0lamp", "d0", "r"]),

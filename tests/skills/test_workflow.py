@@ -84,12 +84,19 @@ def test_invalid_workflows_are_refused_at_load():
         FinalComputation.model_validate({"op": "eval", "path": "__import__('os')"})
 
 
-def test_seed_skills_cover_every_computable_vsi_type(tmp_path):
+def test_seed_skills_cover_every_computable_type_of_the_four_benchmark_families(tmp_path):
     skills = load_seed_skills()
-    assert {t for s in skills for t in s.task_types} == {
-        "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation", "object_rel_distance", "obj_appearance_order",
-        "object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard", "route_planning",
+    types = {family: {t for s in skills if s.family == family for t in s.task_types} for family in ("vsi_bench", "cvbench", "blink", "mmsi")}
+    assert types == {
+        "vsi_bench": {
+            "object_counting", "object_abs_distance", "object_size_estimation", "room_size_estimation", "object_rel_distance", "obj_appearance_order",
+            "object_rel_direction_easy", "object_rel_direction_medium", "object_rel_direction_hard", "route_planning",
+        },
+        "cvbench": {"Depth", "Distance"},
+        "blink": {"Multi-view_Reasoning"},
+        "mmsi": {"Positional Relationship (Cam.-Cam.)", "Positional Relationship (Cam.-Obj.)", "Positional Relationship (Obj.-Obj.)"},
     }
+    assert all(s.family for s in skills)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({**skills[0].model_dump(mode="json"), "workflow": {"question_pattern": "q", "steps": [], "final": {"op": "value"}}}))
     from skill3d_eval.skills.seeds import SeedError
@@ -116,3 +123,28 @@ def test_vsi_templates_fill_the_seed_slots():
         slots = fill_slots(by_type[task_type].workflow, WRAPPED.format(q=question), options)
         assert {k: v for k, v in slots.items() if k in expected} == expected, task_type
     assert Skill.model_validate(by_type["object_counting"].model_dump()) == by_type["object_counting"]
+
+
+def test_frame_question_templates_fill_the_seed_slots():
+    """The subsets' prompts as spatial_synth's generator and the tasks write them (CV-Bench's and
+    BLINK's note first, MMSI's options inline)."""
+    from skill3d_eval.synth.view_questions import BLINK_PROMPT, CAM_CAM, CAM_OBJ, CV_SUFFIX, DEPTH, DISTANCE, MMSI_OPTIONS, MMSI_TEMPLATES, OBJ_OBJ
+
+    by_type = {s.task_types[0]: s for s in load_seed_skills()}
+    note = "Note: You only need to respond with A, B without providing any additional information.\n"
+    post = "\nAnswer with the option's letter from the given choices directly."
+    cases = {
+        "Depth": (note + DEPTH.format(a="trash can", b="bookshelf") + CV_SUFFIX + "(A) trash can\n(B) bookshelf",
+                  ["trash can", "bookshelf"], {"categories": ["trash can", "bookshelf"], "image": 0}),
+        "Distance": (note + DISTANCE.format(target="bed", a="chair", b="table") + CV_SUFFIX + "(A) chair\n(B) table",
+                     ["chair", "table"], {"reference": "bed", "candidates": ["chair", "table"]}),
+        "Multi-view_Reasoning": (note + BLINK_PROMPT, ["left", "right"], {"from_image": 0, "to_image": 1}),
+        CAM_CAM: (MMSI_TEMPLATES[CAM_CAM] + MMSI_OPTIONS + post, [], {"reference_image": 0, "target_image": 1}),
+        CAM_OBJ: (MMSI_TEMPLATES[CAM_OBJ].format(a="trash can") + MMSI_OPTIONS + post, [], {"reference_image": 1, "target_object": "trash can"}),
+        OBJ_OBJ: (MMSI_TEMPLATES[OBJ_OBJ].format(a="table", b="sofa") + MMSI_OPTIONS + post, [], {"reference_image": 0, "standing_at": "table", "target_object": "sofa"}),
+    }
+    for task_type, (question, options, expected) in cases.items():
+        workflow = by_type[task_type].workflow
+        assert render_arguments(workflow.steps[0], fill_slots(workflow, question, options)) == expected, task_type
+    with pytest.raises(WorkflowError, match="does not match"):
+        fill_slots(by_type[CAM_OBJ].workflow, cases[OBJ_OBJ][0], [])
