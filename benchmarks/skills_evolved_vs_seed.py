@@ -43,7 +43,8 @@ from skill3d_eval.skills.evolve import EvolutionConfig, evolve
 from skill3d_eval.skills.leakage import check_leakage
 from skill3d_eval.skills.model import Skill
 from skill3d_eval.skills.references import Reference
-from skill3d_eval.skills.rollouts import references_of, synth_samples
+from skill3d_eval.skills.families import evolved_skills_by_family
+from skill3d_eval.skills.rollouts import SYNTH_TASKS, references_of, synth_samples
 from skill3d_eval.skills.scene import SceneDescriptor, similarity
 from skill3d_eval.skills.seeds import EXPLORE_DIR, VARIANTS_DIR, load_seed_skills, seed_library
 from skill3d_eval.skills.snapshot import FrozenLibrary, freeze
@@ -53,7 +54,7 @@ from skill3d_eval.tools import SceneMemoryStore, default_toolset
 from skill3d_eval.trajectory_log import TrajectoryLog
 
 # The world's failure modes (config parameters of every oracle model; see skill3d_experts.noise).
-NOISE = {"reconstruction_drift": "0.2", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
+NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.15", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
 FRAMES, WIDTH, HEIGHT = 16, 320, 240
 BOOTSTRAP = 2000
 TARGETS = {
@@ -158,8 +159,21 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
         store = SkillStore(work / "library.sqlite")
         store.put_many(seeds)
         report = timed("evolve", evolve, store, rollouts, train_refs, EvolutionConfig(clusters=clusters))
+        # The other benchmark families pool into the same library: their training rollouts (seeds), one evolve per task.
+        subset_tests = {}
+        for task in SYNTH_TASKS[1:]:
+            keys, samples = synth_samples(data, "train", task=task)
+            runs = answer(ProgramPolicy(default_toolset()), client, work / f"train-{task}", keys, samples)
+            evolve(store, runs, references_of(data, "train", task=task), EvolutionConfig(clusters=clusters))
+            subset_tests[task] = synth_samples(data, "test", task=task)
         evolved = FrozenLibrary.open(freeze(store.skills(), embedder_named(MINILM), work / "snapshots", store.library_version()))
         check_leakage(evolved.skills, test.values())
+        subset_scores = {}
+        for task, (keys, samples) in subset_tests.items():
+            references = references_of(data, "test", task=task)
+            for name, library in (("seed", seed_library()), ("evolved", evolved)):
+                runs = answer(ProgramPolicy(default_toolset(), library), client, work / f"test-{task}-{name}", keys, samples)
+                subset_scores[(task, name)] = 100 * float(np.mean([references[t.doc_id].score(t.answer) if t.stop_reason != "error" else 0.0 for t in runs]))
 
         # Best uniform: per type, the workflow with the best mean training score, for every scene.
         every = {s.id: s for s in seeds + explore}
@@ -217,7 +231,10 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
 
     gain_seed, p_seed = paired_bootstrap(evolved_scores, seed_scores)
     gain_uniform, p_uniform = paired_bootstrap(evolved_scores, uniform_scores)
-    families = len({skill.traits.sources[0] if skill.traits.sources else "any" for skill in evolved.skills if skill.provenance.origin == "evolved"})
+    by_family = evolved_skills_by_family(evolved.skills)
+    print("other benchmark families, test split (points): " + ", ".join(f"{task} seed {subset_scores[(task, 'seed')]:.1f} evolved {subset_scores[(task, 'evolved')]:.1f}" for task in SYNTH_TASKS[1:]))
+    print(f"active evolved skills per family: {by_family}")
+    families = len(by_family)
     print(result_line("evolved_minus_seed_avg", gain_seed, f" (paired bootstrap p={p_seed:.4f}, target p < 0.01)", passed=gain_seed >= 5 and p_seed < 0.01))
     print(result_line("evolved_minus_best_uniform_avg", gain_uniform, f" (paired bootstrap p={p_uniform:.4f})"))
     print(result_line("scene_memory_expert_calls_ratio", memory_calls / plain_calls, f" ({memory_calls} vs {plain_calls} expert calls, answers identical)"))

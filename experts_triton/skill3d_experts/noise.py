@@ -23,7 +23,7 @@ result can be traced to its cause:
 
 | key | failure | used by |
 | --- | --- | --- |
-| `depth_error_per_m`, `depth_range_m` | metric depth is right within its range and overestimates beyond it: d becomes d·(1 + k·max(0, d − range)) (k = 0.08, range 3 m: exact to 3 m, +16 % at 5 m), so large rooms suffer | depth |
+| `depth_error_per_m`, `depth_range_m` | metric depth is right for views within its range and overestimates views beyond it: a frame whose median depth m exceeds the range is scaled by 1 + k·(m − range) (k = 0.1, range 4 m: a view 5 m deep reads 10 % too far), so large rooms suffer | depth |
 | `reconstruction_drift` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·(2 m / baseline) about the first camera (baseline: the largest distance of a camera from the first, at least 0.5 m; sign seeded per first frame): one consistent error per scene, larger with fewer views and with a short camera path, as when parallax is small | reconstruction (point maps) |
 | `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
 | `detection_min_area_px` | detection drops instances showing fewer visible pixels than this (small, distant or occluded objects) | detection |
@@ -114,11 +114,12 @@ class OracleNoise:
         return self.rng("miss", frame_key, prompt).random(count) >= self.miss_rate
 
     def bias_depth(self, depth: np.ndarray) -> np.ndarray:
-        """Surfaces beyond the range read too far: d -> d·(1 + depth_error_per_m·max(0, d − depth_range_m))."""
+        """Views deeper than the range read too far: d -> d·(1 + depth_error_per_m·max(0, median(d) − depth_range_m))."""
         if not self.depth_error_per_m:
             return depth
-        beyond = np.maximum(depth - np.float32(self.depth_range_m), 0)
-        return (depth * (1 + np.float32(self.depth_error_per_m) * beyond)).astype(np.float32)
+        valid = depth[np.isfinite(depth) & (depth > 0)]
+        beyond = max(0.0, float(np.median(valid)) - self.depth_range_m) if valid.size else 0.0
+        return (depth * np.float32(1 + self.depth_error_per_m * beyond)).astype(np.float32)
 
     def reconstruction_scale(self, frame_keys: Sequence[str], baseline_m: float) -> float:
         """One scale error per scene (seeded by its first view), larger with fewer views and a shorter camera path."""

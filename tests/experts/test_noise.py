@@ -77,11 +77,13 @@ def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames
     def noisy(**levels: str) -> OracleNoise:
         return OracleNoise.from_params("any", levels)
 
-    near, far = 2.5, 5.0  # depth is exact within its range, too far beyond it: d(1 + k max(0, d - range))
-    biased = noisy(depth_error_per_m="0.08", depth_range_m="3").bias_depth(np.array([near, far], dtype=np.float32))
-    np.testing.assert_allclose(biased / [near, far], [1, 1 + 0.08 * 2], rtol=1e-6)
-    served = OracleDepth(store, noisy(depth_error_per_m="0.03")).predict(frame.image).depth  # range 0: d(1 + k d)
-    np.testing.assert_allclose(served, frame.truth.depth * (1 + 0.03 * frame.truth.depth), rtol=1e-5)
+    # a view within the depth range is exact, a deeper one reads 1 + k (median - range) too far
+    bias = noisy(depth_error_per_m="0.1", depth_range_m="4")
+    near, far = np.full((4, 4), 3.0, np.float32), np.full((4, 4), 6.0, np.float32)
+    np.testing.assert_array_equal(bias.bias_depth(near), near)
+    np.testing.assert_allclose(bias.bias_depth(far), far * 1.2, rtol=1e-6)
+    served = OracleDepth(store, noisy(depth_error_per_m="0.1", depth_range_m="1")).predict(frame.image).depth
+    np.testing.assert_allclose(served, frame.truth.depth * (1 + 0.1 * (np.median(frame.truth.depth) - 1)), rtol=1e-5)
 
     drift = noisy(reconstruction_drift="0.08")
     assert abs(drift.reconstruction_scale(["k"] * 16, 2.0) - 1) == pytest.approx(0.08)

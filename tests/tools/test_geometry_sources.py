@@ -63,7 +63,7 @@ def test_each_source_carries_its_failure_mode(scene_sample, synth_root, synth_tr
     with ExpertsClient(synth_triton.grpc_url) as client:
         exact = ToolContext(sample, client)
         exact_room = _call(tools, exact, "measure_room")["floor_area_m2"]
-    noise = {"depth_error_per_m": "0.05", "depth_range_m": "0", "reconstruction_drift": "0.1", "merge_gap_px": "10000", "detection_min_area_px": "1000000"}
+    noise = {"depth_error_per_m": "0.1", "depth_range_m": "0", "reconstruction_drift": "0.1", "merge_gap_px": "10000", "detection_min_area_px": "1000000"}
     with oracle_server(synth_root / "oracle", parameters=noise, log_file=tmp_path / "triton.log") as server, ExpertsClient(server.grpc_url) as client:
         noisy = ToolContext(sample, client)
         cameras = client.reconstruct(sample.frames, points=True)
