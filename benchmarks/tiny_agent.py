@@ -28,16 +28,19 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from skill3d_eval.data.local_task import write_local_task
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.experts import oracle_server
 from skill3d_eval.settings import REPO_ROOT
@@ -77,26 +80,28 @@ class Clock:
 def subset_dataset(source: Path, out: Path) -> Path:
     """`source`'s counting and absolute-distance rows as a dataset directory of their own, so the
     tasks, the export (which joins by row) and chance_frequency (which reads the train split) all
-    read the same questions."""
+    read the same questions. The rows name their scene's video relative to the dataset root, and a
+    symbolic link out of a media root is refused (`media.paths.confined`): the videos (a few kB
+    each at this frame size) are copied."""
     (out / "data").mkdir(parents=True, exist_ok=True)
     for split in ("train", "test"):
         rows = pd.read_parquet(source / "data" / f"{split}.parquet")
         rows[rows["question_type"].isin(TYPES)].reset_index(drop=True).to_parquet(out / "data" / f"{split}.parquet")
+    shutil.copytree(source / "videos", out / "videos", dirs_exist_ok=True)
     shutil.copy(source / "meta.json", out / "meta.json")
     return out
 
 
-def task_yamls(include: Path, data: Path) -> dict[str, str]:
-    """Two tasks over the subset: its training split (for the teacher) and its test split."""
+def task_yamls(work: Path, data: Path) -> dict[str, str]:
+    """Two tasks over the subset: its training split (for the teacher) and its test split. Both
+    include the local-source override of spatial_synth (its files and video root), written outside
+    the include path so that lmms-eval does not register a second `spatial_synth`."""
+    base = write_local_task("spatial_synth", data / "data" / "test.parquet", work / "local-task", train=data / "data" / "train.parquet", video_root=data)
+    include = work / "tasks"
     include.mkdir(parents=True, exist_ok=True)
     names = {"train": "tiny_agent_train", "test": "tiny_agent_test"}
     for split, name in names.items():
-        (include / f"{name}.yaml").write_text(
-            f"include: {REPO_ROOT / 'tasks' / 'spatial_synth' / 'spatial_synth.yaml'}\n"
-            f"task: {name}\n"
-            f"dataset_kwargs:\n  data_files:\n    train: {data / 'data' / 'train.parquet'}\n    test: {data / 'data' / 'test.parquet'}\n"
-            f"test_split: {split}\n"
-        )
+        (include / f"{name}.yaml").write_text(f"include: {base}\ntask: {name}\ntest_split: {split}\n")
     return names
 
 
@@ -154,23 +159,43 @@ def result_line(name: str, value: float) -> str:
     return f"RESULT {name} {value:.4g} target {op} {target:g} {'PASS' if ok else 'FAIL'}"
 
 
+@dataclass(frozen=True)
+class Scenes:
+    """Scenes per split: `train` (the teacher's; the export holds `validation` of them out for the
+    reward comparison) and `test` (the lmms-eval figure)."""
+
+    train: int
+    validation: int
+    test: int
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, help="keep everything here (default: a temporary directory, removed afterwards)")
-    parser.add_argument("--scenes", type=int, default=48, help="spatial_synth scenes (2/3 train, 1/3 test)")
+    parser.add_argument("--train-scenes", type=int, default=300, help="spatial_synth training scenes (the teacher's, ~5 questions each)")
+    parser.add_argument("--validation-scenes", type=int, default=8, help="of the training scenes, held out for the GRPO - SFT reward comparison")
+    parser.add_argument("--test-scenes", type=int, default=24, help="spatial_synth test scenes (the lmms-eval figure)")
     parser.add_argument("--quick", action="store_true", help="a smoke run of the chain: few scenes, few steps (targets not expected to pass)")
     args = parser.parse_args()
+    # A model this small runs thousands of sub-millisecond ops per step: with two OpenMP threads
+    # each op waits for both, and on a shared 2-core machine one of them is often descheduled
+    # (one SFT step of 4 examples: 2.0 s with 2 threads, 0.21 s with 1, measured under load).
+    # The training and evaluation subprocesses inherit it; set it yourself to override.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    scenes = Scenes(6, 1, 2) if args.quick else Scenes(args.train_scenes, args.validation_scenes, args.test_scenes)
     with tempfile.TemporaryDirectory(prefix="tiny-agent-") as tmp:
         work = args.work or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
-        return benchmark(work.resolve(), scenes=8 if args.quick else args.scenes, quick=args.quick)
+        return benchmark(work.resolve(), scenes=scenes, quick=args.quick)
 
 
-def benchmark(work: Path, *, scenes: int, quick: bool) -> int:
+def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     clock = Clock()
-    clock.run("synth generate", generate, work / "synth", scenes=scenes, frames=4, width=128, height=96, progress=False)
+    total = scenes.train + scenes.test
+    clock.run("synth generate", generate, work / "synth", scenes=total, test_fraction=scenes.test / total, frames=4, width=128, height=96,
+              progress=False, workers=2)
     data = subset_dataset(work / "synth", work / "data")
-    tasks = task_yamls(work / "tasks", data)
+    tasks = task_yamls(work, data)
     export, tiny, sft, grpo = work / "export", work / "tiny", work / "sft", work / "grpo"
     sft_config, grpo_config = CONFIGS / "sft_tiny_agent.yaml", CONFIGS / "grpo_tiny_agent.yaml"
     quick_sft = ["--set", "num_train_epochs=1"] if quick else []
@@ -181,7 +206,7 @@ def benchmark(work: Path, *, scenes: int, quick: bool) -> int:
         clock.run("teacher (program, train split)", run_lmms_eval, [tasks["train"]], {"policy": "program", "run_name": "teacher", **common},
                   work / "out" / "teacher", extra=["--include_path", str(work / "tasks")])
         clock.run("export", run, [str(Path(PYTHON).parent / "skill3d-eval"), "train", "export", str(work / "runs" / "teacher" / "trajectories.jsonl"),
-                                  "--out", str(export), "--dataset", str(data), "--split", "train", "--validation-fraction", "0.2",
+                                  "--out", str(export), "--dataset", str(data), "--split", "train", "--validation-fraction", str(scenes.validation / scenes.train),
                                   "--tools", ",".join(TOOLS)], work / "export.log")
         clock.run("build tiny model", build_tiny_qwen_vl, tiny, corpus=export_corpus(export), hidden_size=64, layers=2, chat_template=TEMPLATE.read_text())
         clock.run("sft", run, [PYTHON, "-m", "train.sft", "--config", str(sft_config), "--model", str(tiny), "--data", str(export),
