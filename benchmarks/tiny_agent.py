@@ -208,7 +208,8 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
         clock.run("export", run, [str(Path(PYTHON).parent / "skill3d-eval"), "train", "export", str(work / "runs" / "teacher" / "trajectories.jsonl"),
                                   "--out", str(export), "--dataset", str(data), "--split", "train", "--validation-fraction", str(scenes.validation / scenes.train),
                                   "--tools", ",".join(TOOLS)], work / "export.log")
-        clock.run("build tiny model", build_tiny_qwen_vl, tiny, corpus=export_corpus(export), hidden_size=64, layers=2, chat_template=TEMPLATE.read_text())
+        clock.run("build tiny model", build_tiny_qwen_vl, tiny, corpus=export_corpus(export), hidden_size=64, layers=2,
+                  chat_template=TEMPLATE.read_text(), words_apart=True, tied_embeddings=True)
         clock.run("sft", run, [PYTHON, "-m", "train.sft", "--config", str(sft_config), "--model", str(tiny), "--data", str(export),
                                "--output-dir", str(sft), *quick_sft], work / "sft.log")
         clock.run("grpo", run, [PYTHON, "-m", "train.grpo", "--config", str(grpo_config), "--model", str(sft), "--data", str(export),

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 import torch
-from tokenizers import AddedToken, Tokenizer, decoders, models, pre_tokenizers, trainers
+from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import (
     PreTrainedTokenizerFast,
     ProcessorMixin,
@@ -54,12 +54,18 @@ _CORPUS = [
 ]
 
 
-def tiny_tokenizer(vocab_size: int = 2048, corpus: Sequence[str] = ()) -> PreTrainedTokenizerFast:
+def tiny_tokenizer(vocab_size: int = 2048, corpus: Sequence[str] = (), *, words_apart: bool = False) -> PreTrainedTokenizerFast:
     """`corpus`: more text to learn pieces from (e.g. a training set's conversations), so its
     recurring words are single tokens a tiny model can copy in one step. Digits are split one per
-    token, as Qwen's pre-tokenizer does, so a number is copied digit by digit, never as an odd merge."""
+    token, as Qwen's pre-tokenizer does, so a number is copied digit by digit, never as an odd merge.
+    `words_apart`: a word is never merged with the space or punctuation around it (Qwen's, like GPT's,
+    merges the space before it), so "the sofa" in a question and `"sofa"` in a tool call's JSON hold the
+    same token `sofa`: copying it is then the identity, which a model trained from scratch learns far
+    sooner than one mapping per word."""
     tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([pre_tokenizers.Digits(individual_digits=True), pre_tokenizers.ByteLevel(add_prefix_space=False)])
+    words = [pre_tokenizers.Split(Regex("[A-Za-z]+"), behavior="isolated")] if words_apart else []
+    byte_level = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=not words_apart)
+    tokenizer.pre_tokenizer = pre_tokenizers.Sequence([*words, pre_tokenizers.Digits(individual_digits=True), byte_level])
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False)
     tokenizer.train_from_iterator([*_CORPUS * 4, *corpus], trainer=trainer)
@@ -74,22 +80,24 @@ def tiny_tokenizer(vocab_size: int = 2048, corpus: Sequence[str] = ()) -> PreTra
     )
 
 
-def tiny_processor(max_pixels: int = 64 * 64, family: Family = "qwen3_vl", chat_template: str | None = None, corpus: Sequence[str] = ()) -> ProcessorMixin:
+def tiny_processor(
+    max_pixels: int = 64 * 64, family: Family = "qwen3_vl", chat_template: str | None = None, corpus: Sequence[str] = (), words_apart: bool = False
+) -> ProcessorMixin:
     """Images are resized to at most `max_pixels` so each one costs a handful of tokens.
     `chat_template`: instead of the family's own (e.g. train/templates/qwen2_5_vl_tools.jinja).
-    `corpus`: extra tokenizer training text (`tiny_tokenizer`)."""
+    `corpus`, `words_apart`: how the tokenizer is trained (`tiny_tokenizer`)."""
     if family == "qwen2_5_vl":
         # Qwen2.5-VL's 14-pixel patches, merged 2x2: 28-pixel units.
         size = {"shortest_edge": 28 * 28, "longest_edge": max_pixels}
         return Qwen2_5_VLProcessor(
             image_processor=Qwen2VLImageProcessorPil(patch_size=14, merge_size=2, temporal_patch_size=2, size=size),
-            tokenizer=tiny_tokenizer(corpus=corpus),
+            tokenizer=tiny_tokenizer(corpus=corpus, words_apart=words_apart),
             video_processor=Qwen2VLVideoProcessor(patch_size=14, merge_size=2, temporal_patch_size=2, size=size),
             chat_template=chat_template or qwen2_5_vl_chat_template,
         )
     image_processor = Qwen2VLImageProcessorPil(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
     video_processor = Qwen3VLVideoProcessor(patch_size=16, merge_size=2, temporal_patch_size=2, size={"shortest_edge": 32 * 32, "longest_edge": max_pixels})
-    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tiny_tokenizer(corpus=corpus), video_processor=video_processor, chat_template=chat_template or qwen3_vl_chat_template)
+    return Qwen3VLProcessor(image_processor=image_processor, tokenizer=tiny_tokenizer(corpus=corpus, words_apart=words_apart), video_processor=video_processor, chat_template=chat_template or qwen3_vl_chat_template)
 
 
 def _mrope_section(head_dim: int) -> list[int]:
@@ -97,7 +105,10 @@ def _mrope_section(head_dim: int) -> list[int]:
     return [head_dim // 4, head_dim // 8, head_dim // 8]
 
 
-def tiny_config(tokenizer: PreTrainedTokenizerFast, hidden_size: int = 32, layers: int = 2) -> Qwen3VLConfig:
+def tiny_config(tokenizer: PreTrainedTokenizerFast, hidden_size: int = 32, layers: int = 2, tied_embeddings: bool = False) -> Qwen3VLConfig:
+    """`tied_embeddings`: the output layer is the input embedding (as in Qwen's smallest checkpoints),
+    so a token the attention carries over from the prompt already scores itself highest: copying
+    a word is nearly free to learn."""
     ids = tokenizer.convert_tokens_to_ids
     head_dim = hidden_size // 4
     text = {
@@ -114,6 +125,7 @@ def tiny_config(tokenizer: PreTrainedTokenizerFast, hidden_size: int = 32, layer
         text_config=text, vision_config=vision,
         image_token_id=ids("<|image_pad|>"), video_token_id=ids("<|video_pad|>"),
         vision_start_token_id=ids("<|vision_start|>"), vision_end_token_id=ids("<|vision_end|>"),
+        tie_word_embeddings=tied_embeddings,
     )
 
 
@@ -145,16 +157,18 @@ def build_tiny_qwen_vl(
     corpus: Sequence[str] = (),
     hidden_size: int = 32,
     layers: int = 2,
+    words_apart: bool = False,
+    tied_embeddings: bool = False,
 ) -> Path:
     """Write a loadable checkpoint (model, tokenizer, processor, chat template) to `out_dir`.
     The defaults make the smallest model that runs; a model meant to learn something (the tiny
     agent of `benchmarks/tiny_agent.py`) gets its training text as `corpus` and more width."""
     torch.manual_seed(seed)
-    processor = tiny_processor(family=family, chat_template=chat_template, corpus=corpus)
+    processor = tiny_processor(family=family, chat_template=chat_template, corpus=corpus, words_apart=words_apart)
     if family == "qwen2_5_vl":
         model = Qwen2_5_VLForConditionalGeneration(tiny_qwen2_5_vl_config(processor.tokenizer, hidden_size, layers))
     else:
-        model = Qwen3VLForConditionalGeneration(tiny_config(processor.tokenizer, hidden_size, layers))
+        model = Qwen3VLForConditionalGeneration(tiny_config(processor.tokenizer, hidden_size, layers, tied_embeddings))
     # How a reply's `<tool_call>` JSON is parsed (`tokenizer.parse_response`, used by TRL's GRPO tool rollouts):
     # TRL sets this only for chat templates it recognises byte for byte, not for a `chat_template=` of ours.
     processor.tokenizer.response_template = qwen3_template
@@ -163,5 +177,5 @@ def build_tiny_qwen_vl(
     out_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out_dir)
     processor.save_pretrained(out_dir)
-    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.testing.tiny_qwen_vl", "family": family, "seed": seed, "hidden_size": hidden_size, "layers": layers}))
+    (out_dir / "tiny_model.json").write_text(json.dumps({"builder": "skill3d_eval.testing.tiny_qwen_vl", "family": family, "seed": seed, "hidden_size": hidden_size, "layers": layers, "words_apart": words_apart, "tied_embeddings": tied_embeddings}))
     return out_dir

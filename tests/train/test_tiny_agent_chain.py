@@ -105,3 +105,16 @@ def test_the_compact_template_prompts_declared_and_rollout_tools_alike(tmp_path)
     reply = '<tool_call>\n{"name": "measure_distance", "arguments": {"object_a":"table","object_b":"sofa"}}\n</tool_call><|im_end|>'
     parsed = tokenizer.parse_response(reply, prefix="")  # how TRL's rollouts read calls
     assert parsed["tool_calls"][0]["function"] == {"name": "measure_distance", "arguments": {"object_a": "table", "object_b": "sofa"}}
+
+
+def test_the_tiny_agent_copies_names_as_one_token_it_also_scores(tmp_path):
+    """words_apart: the question's "the sofa" and the call's `"sofa"` hold the same token, and with
+    tied embeddings that token's output row is its input row, so copying a name is the identity."""
+    texts = ["What is the direct distance between the trash can and the sofa (in meters)?", '{"object_a": "trash can", "object_b": "sofa"}']
+    checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=COMPACT_TEMPLATE.read_text(), corpus=texts * 4, words_apart=True, tied_embeddings=True)
+    tokenizer = AutoProcessor.from_pretrained(checkpoint).tokenizer
+    question, call = (tokenizer.tokenize(text) for text in texts)
+    for word in ("trash", "can", "sofa"):
+        assert word in question and word in call
+    model = AutoModelForImageTextToText.from_pretrained(checkpoint)
+    assert model.get_output_embeddings().weight.data_ptr() == model.get_input_embeddings().weight.data_ptr()
