@@ -35,7 +35,7 @@ from skill3d_eval.settings import Settings, SettingsError
 from skill3d_eval.skills.leakage import LeakageError, check_leakage
 from skill3d_eval.skills.retrieval import RetrievalWeights
 from skill3d_eval.skills.snapshot import FrozenLibrary, SnapshotError
-from skill3d_eval.tools import SceneMemoryStore, default_toolset
+from skill3d_eval.tools import SceneMemoryStore, default_toolset, offered_tools
 from skill3d_eval.trajectory_log import RunDirectoryBusy, TrajectoryLog
 
 # Policies that answer from a split's answer distribution, and those that never call a tool
@@ -135,7 +135,7 @@ class EvaluationSession:
         return LLMPolicy(
             endpoint,
             settings.model,
-            default_toolset(views=settings.observation_images),
+            offered_tools(settings.tools, views=settings.observation_images),
             max_turns=settings.max_turns,
             temperature=settings.temperature,
             max_tokens=settings.max_tokens,

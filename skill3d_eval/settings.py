@@ -58,6 +58,22 @@ def _json_object(value: Any) -> Any:
 JsonObject = Annotated[dict[str, str] | None, BeforeValidator(_json_object)]
 
 
+def _tool_names(value: Any) -> Any:
+    """`a|b` (lmms-eval splits `--model_args` on commas) -> ("a", "b"); unknown names are refused here,
+    before any work, with the known ones listed."""
+    if isinstance(value, str):
+        value = [name.strip() for name in value.split("|") if name.strip()]
+    if value is None:
+        return None
+    from skill3d_eval.tools import offered_tools
+
+    offered_tools(list(value))
+    return tuple(value)
+
+
+ToolNames = Annotated[tuple[str, ...] | None, BeforeValidator(_tool_names)]
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -97,6 +113,13 @@ class Settings(BaseModel):
     expert_tls_certificate_chain: Path | None = Field(None, description="PEM file of the client certificate chain (mutual TLS)")
     expert_cache_dir: Path | None = Field(None, description="content-addressed on-disk cache of expert results, shared across runs")
     expert_parameters: JsonObject = Field(None, description='JSON object of model config parameters for a locally started server, e.g. {"depth_scale_error": "0.05"}')
+    tools: ToolNames = Field(
+        None,
+        description=(
+            "LLM policies: only these tools are offered, as 'name|name' (default: all), e.g. the ones a compact agent was trained with "
+            "(`skill3d-eval train export --tools`), so it is prompted with the schemas it was trained on"
+        ),
+    )
     concurrency: int = Field(4, ge=1, le=512, description="questions answered at the same time")
     library: Path | None = Field(None, description="frozen skill library snapshot (skill3d-eval skills freeze); default for program: the seed skills")
     retrieval_top_k: int = Field(6, ge=1, le=50, description="skills retrieved per question")

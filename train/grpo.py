@@ -15,11 +15,12 @@ import sys
 
 import torch
 import transformers
+from datasets import Dataset
 from transformers import AutoModelForImageTextToText, AutoProcessor
 from trl import GRPOConfig, GRPOTrainer
 
 from skill3d_eval.experts import ExpertsClient
-from skill3d_eval.tools import ToolSet, default_toolset
+from skill3d_eval.tools import ToolSet, offered_tools
 from train.checkpoint import save_checkpoint
 from train.config import ConfigError, RunConfig, parse_args
 from train.data import DataError, load_export
@@ -29,25 +30,26 @@ from train.rewards import REWARDS
 PROMPT_COLUMNS = ["prompt", "images", "ground_truth", "options", "question_type", "sample_id", "scene"]
 
 
-def offered_tools(config: RunConfig) -> ToolSet:
-    tools = default_toolset()
-    names = config.tools.names if config.tools is not None else None
-    if names is None:
-        return tools
-    unknown = [name for name in names if name not in tools.tools]
-    if unknown:
-        raise ConfigError(f"tools.names: unknown tools {unknown} (known: {sorted(tools.tools)})")
-    return ToolSet([tools.tools[name] for name in names])
+def rollout_tools(config: RunConfig) -> ToolSet:
+    try:
+        return offered_tools(config.tools.names if config.tools is not None else None)
+    except ValueError as exc:
+        raise ConfigError(f"tools.names: {exc}") from None
 
 
-def build_trainer(config: RunConfig, experts: ExpertsClient | None) -> GRPOTrainer:
+def prompts(config: RunConfig, split: str) -> Dataset:
+    dataset = load_export(config.data, split)
+    return dataset.remove_columns([c for c in dataset.column_names if c not in PROMPT_COLUMNS])
+
+
+def build_trainer(config: RunConfig, experts: ExpertsClient | None, *, eval_split: str | None = None) -> GRPOTrainer:
+    """`eval_split`: also an `eval_dataset` of that export split's prompts (`train.reward_eval`)."""
     unknown = set(config.reward_weights) - set(REWARDS)
     if unknown:
         raise ConfigError(f"reward_weights: unknown rewards {sorted(unknown)} (known: {sorted(REWARDS)})")
     processor = AutoProcessor.from_pretrained(config.model, padding_side="left")
     model = AutoModelForImageTextToText.from_pretrained(config.model, dtype=torch.float32)
-    dataset = load_export(config.data, "train")
-    dataset = dataset.remove_columns([c for c in dataset.column_names if c not in PROMPT_COLUMNS])
+    dataset = prompts(config, "train")
     options = {"use_vllm": False, "report_to": "none", "remove_unused_columns": False, **config.trl, "reward_weights": list(config.reward_weights.values())}
     args = GRPOConfig(output_dir=str(config.output_dir), **options)
     return GRPOTrainer(
@@ -55,8 +57,9 @@ def build_trainer(config: RunConfig, experts: ExpertsClient | None) -> GRPOTrain
         reward_funcs=[REWARDS[name] for name in config.reward_weights],
         args=args,
         train_dataset=dataset,
+        eval_dataset=prompts(config, eval_split) if eval_split else None,
         processing_class=processor,
-        environment_factory=environment_factory(experts, offered_tools(config)) if experts is not None else None,
+        environment_factory=environment_factory(experts, rollout_tools(config)) if experts is not None else None,
     )
 
 
@@ -76,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         except (ConfigError, DataError) as exc:
             print(f"train.grpo: {exc}", file=sys.stderr)
             return 2
-        save_checkpoint(trainer, trainer.train(), config.output_dir)
+        save_checkpoint(trainer, trainer.train(), config, "grpo")
     return 0
 
 

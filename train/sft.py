@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DataError) as exc:
         print(f"train.sft: {exc}", file=sys.stderr)
         return 2
-    save_checkpoint(trainer, trainer.train(), config.output_dir)
+    save_checkpoint(trainer, trainer.train(), config, "sft")
     return 0
 
 

@@ -30,19 +30,17 @@ def register(commands: argparse._SubParsersAction) -> None:
 def _export(args: argparse.Namespace) -> int:
     from pydantic import ValidationError
 
-    from skill3d_eval.tools import ToolSet, default_toolset
+    from skill3d_eval.tools import offered_tools
     from skill3d_eval.sft_export.export import export_trajectories
     from skill3d_eval.sft_export.filters import ExportFilters
     from skill3d_eval.sft_export.rows import ExportError
 
-    tools = default_toolset()
-    if args.tools:
-        names = [name.strip() for name in args.tools.split(",") if name.strip()]
-        unknown = [name for name in names if name not in tools.tools]
-        if unknown:
-            print(f"skill3d-eval train export: --tools: unknown tools {unknown} (known: {', '.join(sorted(tools.tools))})")
-            return 2
-        tools = ToolSet([tools.tools[name] for name in names])
+    names = [name.strip() for name in args.tools.split(",") if name.strip()] if args.tools else None
+    try:
+        tools = offered_tools(names)
+    except ValueError as exc:
+        print(f"skill3d-eval train export: --tools: {exc}")
+        return 2
     try:
         filters = ExportFilters(
             only_correct=not args.include_incorrect, min_score=args.min_score,
