@@ -10,10 +10,15 @@ carry one scale drift per scene, text-prompted segmentation that merges adjacent
    (skill_store/variants: the seeds' workflows with the other 3D source / object source;
    skill_store/explore: other tool chains) on its own, each on the questions of its type.
 2. `evolve` into a store that starts from the seeds (scene clusters by k-means on the rollouts'
-   scene descriptors, promotion by Wilson lower bound per (cluster, task)), `freeze`.
+   scene descriptors, promotion by lower confidence bounds per (cluster, task)); the other
+   benchmark families' training rollouts (CV-Bench 3D, BLINK, MMSI subsets, seeds) evolve into
+   the same store, one task per call; `freeze`.
 3. Test split, three libraries: the seeds; the best uniform workflow per task type (the one with
    the best mean training score, applied to every scene); the evolved library.
 4. Scene Memory: the evolved library's test run again without it: expert calls per question, same answers.
+
+`evolved_skills_for_benchmark_families` counts the families with an active skill of origin
+"evolved" (`skills.families`); a seed that merely absorbed its own rollouts does not count.
 
 `avg` is VSI-Bench's overall score: the mean over question types of each type's mean score
 (MRA for numbers, accuracy for choices), in points. Differences come with a paired bootstrap over
