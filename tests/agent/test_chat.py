@@ -20,7 +20,7 @@ from skill3d_eval.agent.baselines import DIRECT_SYSTEM_PROMPT, DirectPolicy
 from skill3d_eval.agent.chat import chat_messages, question_text
 from skill3d_eval.agent.image_payload import image_data_url
 from skill3d_eval.agent.loop import EMPTY_REPLY_NOTE, FINAL_TURN_NOTE, LLMPolicy
-from skill3d_eval.experts.results import DepthResult
+from skill3d_eval.experts.results import DepthResult, ReconstructionResult
 from skill3d_eval.llm import OpenAIEndpoint
 from skill3d_eval.records import Sample, Trajectory
 from skill3d_eval.sft_export import export_trajectories
@@ -36,6 +36,10 @@ DEPTH = '{"image": 0, "points": [[1, 1]]}'
 class InstantExperts:
     def depth(self, image: np.ndarray) -> DepthResult:
         return DepthResult(depth=np.full(image.shape[:2], 2.0, np.float32), intrinsics=np.eye(3, dtype=np.float32), meta={})
+
+    def reconstruct(self, images, *, points: bool = False) -> ReconstructionResult:
+        """Cameras for the scene descriptor retrieval computes: all at the origin."""
+        return ReconstructionResult(poses_c2w=np.repeat(np.eye(4, dtype=np.float32)[None], len(images), 0), intrinsics=np.repeat(np.eye(3, dtype=np.float32)[None], len(images), 0))
 
 
 def every_kind_of_turn(messages):

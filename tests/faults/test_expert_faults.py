@@ -72,8 +72,10 @@ def test_killed_server_fails_fast_loses_no_sample_and_recovers(synth_root, tmp_p
                 assert trajectory.stop_reason == "error" and trajectory.answer == ""
                 assert "unavailable" in trajectory.error or "circuit open" in trajectory.error, trajectory.error
         assert sum("circuit open" in first[d].error for d in range(KILL_BEFORE, N)) >= N - KILL_BEFORE - 2
-        assert client.breaker("reconstruction").state is BreakerState.OPEN
-        assert client.stats.retries <= 2 * 2  # only the calls before the circuit opened were retried
+        assert client.breaker("reconstruction").state is BreakerState.OPEN and client.breaker("depth").state is BreakerState.OPEN
+        # Only the calls before each circuit opened were retried: depth's (the scene descriptor's
+        # probes, which retrieval does without) and reconstruction's (the tools'), two calls of two retries each.
+        assert client.stats.retries <= 2 * 2 * 2
 
         # a tool call now fails at once with a clear error observation
         observation = default_toolset().call(ToolContext(samples[0][0], client), "reconstruct_cameras", {}, "probe")
