@@ -99,7 +99,7 @@ def test_the_compact_template_prompts_declared_and_rollout_tools_alike(tmp_path)
 
     declared = render(tools.openai_schemas())
     assert declared == render([getattr(environment, name) for name in OFFERED])
-    assert "\nlocate_objects(category): Count and localise" in declared and "\nmeasure_distance(object_a, object_b): " in declared
+    assert "\nlocate_objects(category, geometry, masks): Count and localise" in declared and "\nmeasure_distance(object_a, object_b, geometry, masks): " in declared
     checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=COMPACT_TEMPLATE.read_text())
     tokenizer = AutoProcessor.from_pretrained(checkpoint).tokenizer
     reply = '<tool_call>\n{"name": "measure_distance", "arguments": {"object_a":"table","object_b":"sofa"}}\n</tool_call><|im_end|>'
