@@ -82,8 +82,13 @@ def answer(policy: ProgramPolicy, client: ExpertsClient, run_dir: Path, keys, sa
     return sorted(runner.run(keys, lambda index: samples[keys[index].doc_id]), key=lambda t: t.doc_id)
 
 
+def score_of(trajectory: Trajectory, references: dict[int, Reference]) -> float:
+    """The question's score; a failed question scores 0."""
+    return references[trajectory.doc_id].score(trajectory.answer) if trajectory.stop_reason != "error" else 0.0
+
+
 def scores_of(trajectories: list[Trajectory], references: dict[int, Reference]) -> dict[int, tuple[str, float]]:
-    return {t.doc_id: (references[t.doc_id].question_type, references[t.doc_id].score(t.answer) if t.stop_reason != "error" else 0.0) for t in trajectories}
+    return {t.doc_id: (references[t.doc_id].question_type, score_of(t, references)) for t in trajectories}
 
 
 def overall(scores: dict[int, tuple[str, float]], ids: list[int] | None = None) -> float:
@@ -178,14 +183,14 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
             references = references_of(data, "test", task=task)
             for name, library in (("seed", seed_library()), ("evolved", evolved)):
                 runs = answer(ProgramPolicy(default_toolset(), library), client, work / f"test-{task}-{name}", keys, samples)
-                subset_scores[(task, name)] = 100 * float(np.mean([references[t.doc_id].score(t.answer) if t.stop_reason != "error" else 0.0 for t in runs]))
+                subset_scores[(task, name)] = 100 * float(np.mean([score_of(t, references) for t in runs]))
 
         # Best uniform: per type, the workflow with the best mean training score, for every scene.
         every = {s.id: s for s in seeds + explore}
         best: dict[str, tuple[float, Skill]] = {}
         for skill_id, runs in by_workflow.items():
             skill = every[skill_id]
-            mean = float(np.mean([train_refs[t.doc_id].score(t.answer) if t.stop_reason != "error" else 0.0 for t in runs]))
+            mean = float(np.mean([score_of(t, train_refs) for t in runs]))
             kind = skill.task_types[0]
             if kind not in best or mean > best[kind][0]:
                 best[kind] = (mean, skill)
@@ -213,7 +218,7 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
     for skill_id, runs in sorted(by_workflow.items()):
         cells = defaultdict(list)
         for t in runs:
-            score = train_refs[t.doc_id].score(t.answer) if t.stop_reason != "error" else 0.0
+            score = score_of(t, train_refs)
             cells[nearest(report.clusters, t)].append(score)
             cells["all"].append(score)
         print(f"{skill_id:<58}" + "".join(f"{100 * np.mean(cells[i]):>7.1f}" if cells[i] else f"{'-':>7}" for i in range(len(report.clusters))) + f"{100 * np.mean(cells['all']):>7.1f}")

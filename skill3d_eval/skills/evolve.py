@@ -36,6 +36,7 @@ import json
 import math
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -50,6 +51,7 @@ from skill3d_eval.skills.model import (
     SceneTraits,
     Skill,
     SkillStats,
+    Step,
     Workflow,
 )
 from skill3d_eval.skills.references import Reference, reference_of, split_of
@@ -122,13 +124,13 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
     stored = {skill.id: skill for skill in store.skills(include_retired=True)}
     existing = {_signature(s.task_types[0], s.workflow, bool(s.traits.clusters)): s for s in stored.values()}
     # A stored skill's pattern may be shorter than the induced one (it matches anywhere in the prompt): same task, same steps, same workflow.
-    by_steps = {(s.task_types[0], json.dumps([step.model_dump() for step in s.workflow.steps], sort_keys=True)): s for s in stored.values() if not s.traits.clusters}
+    by_steps = {(s.task_types[0], _steps_key(s.workflow.steps)): s for s in stored.values() if not s.traits.clusters}
     version = store.library_version() + 1
     updated: dict[str, Skill] = {}
     groups: dict[tuple, list[Rollout]] = defaultdict(list)
     for rollout in rollouts:
         if rollout.induced is not None:
-            key = (rollout.task_type, rollout.reference.source, rollout.induced.question_pattern, _steps_key(rollout.induced))
+            key = (rollout.task_type, rollout.reference.source, rollout.induced.question_pattern, _steps_key(rollout.induced.steps))
             groups[key].append(rollout)
     by_task: dict[str, list[tuple]] = defaultdict(list)
     for key in sorted(groups, key=lambda k: k[:3] + (k[3],)):
@@ -179,7 +181,7 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
         for key in keys:
             if key not in eligible:
                 report.rejected[_name(key, groups[key])] = f"{_successes(groups[key])} successes < {config.min_successes}"
-        ranked = sorted(eligible, key=lambda k: (-_lower_bound(groups[k], config.confidence_z, config.min_sd), -len(groups[k]), _complexity(groups[k])))
+        ranked = sorted(eligible, key=lambda k: (-_lower_bound(groups[k], config), -len(groups[k]), _complexity(groups[k])))
         default = next((k for k in ranked if promote(k, groups[k], None) is not None), None)
         for key in ranked:
             if key != default and _name(key, groups[key]) not in report.rejected:
@@ -259,8 +261,8 @@ def _bound(values: list[float], z: float, min_sd: float) -> float:
     return float(np.mean(values)) - z * sd / math.sqrt(len(values))
 
 
-def _lower_bound(members: list[Rollout], z: float, min_sd: float = 0.05) -> float:
-    return _bound([m.score for m in members], z, min_sd)
+def _lower_bound(members: list[Rollout], config: EvolutionConfig) -> float:
+    return _bound([m.score for m in members], config.confidence_z, config.min_sd)
 
 
 def _gain_bound(members: list[Rollout], baseline: list[Rollout], config: EvolutionConfig) -> float:
@@ -270,7 +272,7 @@ def _gain_bound(members: list[Rollout], baseline: list[Rollout], config: Evoluti
     paired = [m.score - theirs[m.trajectory.sample_id] for m in members if m.trajectory.sample_id in theirs]
     if len(paired) >= config.min_successes:
         return _bound(paired, config.confidence_z, config.min_sd)
-    return _lower_bound(members, config.confidence_z, config.min_sd) - (_mean(baseline) if baseline else 0.0)
+    return _lower_bound(members, config) - (_mean(baseline) if baseline else 0.0)
 
 
 def _assign_clusters(rollouts: list[Rollout], config: EvolutionConfig) -> list[SceneDescriptor]:
@@ -305,8 +307,9 @@ def _slug(task_type: str) -> str:
     return re.sub(r"[^a-z0-9]+", "_", task_type.lower()).strip("_")
 
 
-def _steps_key(induced: Induced) -> str:
-    return json.dumps([step.model_dump() for step in induced.steps], sort_keys=True)
+def _steps_key(steps: Sequence[Step]) -> str:
+    """A workflow's tool steps as one comparable string (induced groups and stored skills alike)."""
+    return json.dumps([step.model_dump() for step in steps], sort_keys=True)
 
 
 def _signature(task_type: str, workflow: Workflow, scene_keyed: bool = False) -> str:
