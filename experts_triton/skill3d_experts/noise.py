@@ -24,7 +24,7 @@ result can be traced to its cause:
 | key | failure | used by |
 | --- | --- | --- |
 | `depth_error_per_m`, `depth_range_m` | metric depth is right for views within its range and overestimates views beyond it: a frame whose median depth m exceeds the range is scaled by 1 + k·(m − range) (k = 0.1, range 4 m: a view 5 m deep reads 10 % too far), so large rooms suffer | depth |
-| `reconstruction_drift` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·(2 m / baseline) about the first camera (baseline: the largest distance of a camera from the first, at least 0.5 m; sign seeded per first frame): one consistent error per scene, larger with fewer views and with a short camera path, as when parallax is small | reconstruction (point maps) |
+| `reconstruction_drift`, `reconstruction_baseline_m` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·max(0, B − baseline) about the first camera (B: the baseline the reconstruction needs; baseline: the largest distance of a camera from the first; sign seeded per first frame): one consistent error per scene, none for a camera path that reaches B, larger with fewer views and the shorter the path, as when parallax is small (drift 0.2, B 4 m: a 3 m baseline reads 20 % off). The mirror image of the depth range: reconstruction fails in the small rooms that depth gets right | reconstruction (point maps) |
 | `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
 | `detection_min_area_px` | detection drops instances showing fewer visible pixels than this (small, distant or occluded objects) | detection |
 """
@@ -52,6 +52,7 @@ class OracleNoise:
     depth_error_per_m: float = 0.0
     depth_range_m: float = 0.0
     reconstruction_drift: float = 0.0
+    reconstruction_baseline_m: float = 0.0
     merge_gap_px: float = 0.0
     merge_min_instances: float = 0.0
     detection_min_area_px: float = 0.0
@@ -75,6 +76,7 @@ class OracleNoise:
             depth_error_per_m=float_param(model, params, "depth_error_per_m", 0.0),
             depth_range_m=float_param(model, params, "depth_range_m", 0.0),
             reconstruction_drift=float_param(model, params, "reconstruction_drift", 0.0),
+            reconstruction_baseline_m=float_param(model, params, "reconstruction_baseline_m", 0.0),
             merge_gap_px=float_param(model, params, "merge_gap_px", 0.0),
             merge_min_instances=float_param(model, params, "merge_min_instances", 0.0),
             detection_min_area_px=float_param(model, params, "detection_min_area_px", 0.0),
@@ -122,11 +124,13 @@ class OracleNoise:
         return (depth * np.float32(1 + self.depth_error_per_m * beyond)).astype(np.float32)
 
     def reconstruction_scale(self, frame_keys: Sequence[str], baseline_m: float) -> float:
-        """One scale error per scene (seeded by its first view), larger with fewer views and a shorter camera path."""
-        if not self.reconstruction_drift or not frame_keys:
+        """One scale error per scene (seeded by its first view): none once the camera path reaches
+        `reconstruction_baseline_m`, growing per metre short of it and with fewer views."""
+        short = max(0.0, self.reconstruction_baseline_m - baseline_m)
+        if not self.reconstruction_drift or not short or not frame_keys:
             return 1.0
         sign = 1.0 if self.rng("reconstruction_drift", frame_keys[0]).random() < 0.5 else -1.0
-        return 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * 2.0 / max(baseline_m, 0.5)
+        return 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * short
 
     def merged_instances(self, instances: np.ndarray, ids: list[int]) -> list[list[int]]:
         """Groups of `ids` a text-prompted segmentation returns as one instance: in a view showing

@@ -85,11 +85,12 @@ def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames
     served = OracleDepth(store, noisy(depth_error_per_m="0.1", depth_range_m="1")).predict(frame.image).depth
     np.testing.assert_allclose(served, frame.truth.depth * (1 + 0.1 * (np.median(frame.truth.depth) - 1)), rtol=1e-5)
 
-    drift = noisy(reconstruction_drift="0.08")
-    assert abs(drift.reconstruction_scale(["k"] * 16, 2.0) - 1) == pytest.approx(0.08)
+    drift = noisy(reconstruction_drift="0.08", reconstruction_baseline_m="3")
+    assert abs(drift.reconstruction_scale(["k"] * 16, 2.0) - 1) == pytest.approx(0.08)  # 1 m short of the baseline it needs
     assert abs(drift.reconstruction_scale(["k"] * 4, 2.0) - 1) == pytest.approx(0.16)  # fewer views, larger drift
     assert abs(drift.reconstruction_scale(["k"] * 16, 1.0) - 1) == pytest.approx(0.16)  # a shorter camera path, too
-    assert abs(drift.reconstruction_scale(["k"] * 16, 0.1) - 1) == pytest.approx(0.32)  # baseline floored at 0.5 m
+    assert drift.reconstruction_scale(["k"] * 16, 3.0) == drift.reconstruction_scale(["k"] * 16, 5.0) == 1.0  # a long enough path is exact
+    assert noisy(reconstruction_drift="0.08").reconstruction_scale(["k"] * 16, 0.1) == 1.0  # no baseline asked for, no drift
     signs = {np.sign(drift.reconstruction_scale([f"scene-{i}"] * 16, 2.0) - 1) for i in range(20)}
     assert signs == {-1.0, 1.0}  # seeded per scene, both ways
     views = np.stack([oracle_frames["a0"].image, oracle_frames["a1"].image])

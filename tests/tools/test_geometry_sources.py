@@ -63,13 +63,13 @@ def test_each_source_carries_its_failure_mode(scene_sample, synth_root, synth_tr
     with ExpertsClient(synth_triton.grpc_url) as client:
         exact = ToolContext(sample, client)
         exact_room = _call(tools, exact, "measure_room")["floor_area_m2"]
-    noise = {"depth_error_per_m": "0.1", "depth_range_m": "0", "reconstruction_drift": "0.1", "merge_gap_px": "10000", "detection_min_area_px": "1000000"}
+    noise = {"depth_error_per_m": "0.1", "depth_range_m": "0", "reconstruction_drift": "0.02", "reconstruction_baseline_m": "10", "merge_gap_px": "10000", "detection_min_area_px": "1000000"}
     with oracle_server(synth_root / "oracle", parameters=noise, log_file=tmp_path / "triton.log") as server, ExpertsClient(server.grpc_url) as client:
         noisy = ToolContext(sample, client)
         cameras = client.reconstruct(sample.frames, points=True)
         drift = cameras.meta["applied_reconstruction_scale"]
         baseline = max(float(np.linalg.norm(pose[:3, 3])) for pose in cameras.poses_c2w)
-        assert abs(drift - 1) == pytest.approx(0.1 * (16 / len(sample.frames)) ** 0.5 * 2 / max(baseline, 0.5), rel=1e-4)
+        assert abs(drift - 1) == pytest.approx(0.02 * (16 / len(sample.frames)) ** 0.5 * (10 - baseline), rel=1e-4)
         room = _call(tools, noisy, "measure_room", geometry="reconstruction")["floor_area_m2"]
         assert room == pytest.approx(exact_room * drift**2, rel=0.01)  # one consistent scale: areas by its square
         assert _call(tools, noisy, "measure_room", geometry="depth")["floor_area_m2"] > exact_room * 1.1  # far walls read too far
