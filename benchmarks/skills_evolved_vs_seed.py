@@ -3,7 +3,7 @@
 One run, side by side, on a spatial_synth dataset generated for it and served by oracle experts
 with the documented scene-dependent failure modes switched on (`skill3d_experts.noise`): metric
 depth that overestimates far surfaces (large rooms suffer), a reconstruction whose point maps
-carry one scale drift per scene, text-prompted segmentation that merges adjacent instances
+carry one scale drift per scene when the camera path is shorter than 4 m (small rooms suffer), text-prompted segmentation that merges adjacent instances
 (cluttered rooms suffer), detection that misses instances showing few pixels.
 
 1. Training split: the program policy with the seed library, then every exploration workflow
@@ -59,7 +59,7 @@ from skill3d_eval.tools import SceneMemoryStore, default_toolset
 from skill3d_eval.trajectory_log import TrajectoryLog
 
 # The world's failure modes (config parameters of every oracle model; see skill3d_experts.noise).
-NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.15", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
+NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.2", "reconstruction_baseline_m": "4", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
 FRAMES, WIDTH, HEIGHT = 16, 320, 240
 BOOTSTRAP = 2000
 TARGETS = {
@@ -213,6 +213,8 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
     print(f"evolution: promoted {len(report.promoted)}, merged {len(report.merged)}, retired {len(report.retired)}; cluster-keyed skills:")
     for skill_id, indices in report.cluster_skills.items():
         print(f"  {skill_id}: clusters {indices}")
+    for skill_id, indices in report.best_in.items():
+        print(f"  {skill_id} (the type's default): best in clusters {indices}")
     print("\ntraining mean score per workflow and scene cluster (why one workflow is not best everywhere):")
     print(f"{'workflow':<58}" + "".join(f"{'c' + str(i):>7}" for i in range(len(report.clusters))) + f"{'all':>7}")
     for skill_id, runs in sorted(by_workflow.items()):

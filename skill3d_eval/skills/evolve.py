@@ -99,6 +99,7 @@ class EvolutionReport:
     baselines: dict[str, float] = field(default_factory=dict)
     clusters: list[SceneDescriptor] = field(default_factory=list)
     cluster_skills: dict[str, list[int]] = field(default_factory=dict)
+    best_in: dict[str, list[int]] = field(default_factory=dict)  # a type's default: the clusters it kept beside that type's cluster skills
     library_version: int = 0
 
 
@@ -182,7 +183,12 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
             if key not in eligible:
                 report.rejected[_name(key, groups[key])] = f"{_successes(groups[key])} successes < {config.min_successes}"
         ranked = sorted(eligible, key=lambda k: (-_lower_bound(groups[k], config), -len(groups[k]), _complexity(groups[k])))
-        default = next((k for k in ranked if promote(k, groups[k], None) is not None), None)
+        default, default_skill = None, None
+        for key in ranked:
+            default_skill = promote(key, groups[key], None)
+            if default_skill is not None:
+                default = key
+                break
         for key in ranked:
             if key != default and _name(key, groups[key]) not in report.rejected:
                 report.rejected[_name(key, groups[key])] = "a workflow with a higher lower confidence bound is the type's default"
@@ -190,6 +196,7 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
             loser = by_steps.get((key[0], key[3]))
             if default is not None and key != default and loser is not None and _gain_bound(groups[default], groups[key], config) > 0:
                 outclassed.add(loser.id)
+        taken: set[int] = set()
         for index, centre in enumerate(report.clusters):
             inside = {k: [m for m in groups[k] if m.cluster == index] for k in keys}
             baseline = inside[default] if default is not None else []
@@ -204,7 +211,14 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
                 if skill is not None:
                     report.cluster_skills.setdefault(skill.id, []).append(index)
                     report.rejected.pop(_name(key, groups[key]), None)
+                    taken.add(index)
                     break
+        if taken and default_skill is not None:
+            # The default's territory is this clustering's: it replaces what an earlier evolution recorded.
+            best_in = [centre for index, centre in enumerate(report.clusters) if index not in taken]
+            signature = next(sig for sig, skill in updated.items() if skill is default_skill)
+            updated[signature] = default_skill.model_copy(update={"traits": default_skill.traits.model_copy(update={"best_in": best_in})})
+            report.best_in[default_skill.id] = [index for index in range(len(report.clusters)) if index not in taken]
 
     # A stored skill whose workflow ran but was not promoted still learns how it did: its stats
     # take the rollouts, so retirement can compare it with the winner.

@@ -109,14 +109,22 @@ class Workflow(Frozen):
 class SceneTraits(Frozen):
     """Which scenes a skill applies to; an empty field matches every scene.
 
-    `sources` and the frame range admit or exclude; `clusters` only rank: they are the centres of
-    the scene clusters in which evolution found this skill's workflow best, and retrieval prefers
-    the skill the closer a question's scene is to one of them (none: every scene alike)."""
+    `sources` and the frame range admit or exclude; `clusters` and `best_in` only rank. `clusters`
+    makes a specialist: the centres of the scene clusters in which evolution found this skill's
+    workflow best, and retrieval prefers it the closer a question's scene is to one of them (none:
+    every scene alike). `best_in` is the type's scene-agnostic default's own territory: the
+    clusters where it stayed best when specialists were promoted for others. Without it a
+    specialist would win every scene moderately near its centre, including scenes much nearer a
+    cluster where the default beat it (measured: half the test scenes of one such cluster went to
+    the specialist and scored 0.4 instead of 1.0)."""
 
     sources: list[str] = Field(default_factory=list, description="dataset / scene source, e.g. spatial_synth, scannet")
     min_frames: int = Field(0, ge=0)
     max_frames: int | None = Field(None, ge=0)
     clusters: list[SceneDescriptor] = Field(default_factory=list, description="scene clusters this skill won in (retrieval ranks by closeness)")
+    best_in: list[SceneDescriptor] = Field(
+        default_factory=list, description="of a scene-agnostic default: the clusters where it stayed best beside specialists (closeness never below neutral)"
+    )
 
     def matches(self, source: str | None, frames: int) -> bool:
         if self.sources and source not in self.sources:

@@ -8,7 +8,8 @@
      + task_match    · 1 if the skill lists the question's type
      + scene         · closeness of the question's scene to the clusters the skill won in
                        (`skills.scene.similarity`, the best cluster; `scene_neutral` for a skill
-                       without clusters or a question without a descriptor)
+                       without clusters or a question without a descriptor; a default with
+                       `best_in` clusters: the closeness to them, at least `scene_neutral`)
      + tool_compat   · fraction of the workflow's tools the agent has
      + success       · (successes + 1) / (uses + 2)        (Laplace-smoothed success rate)
      + reward        · mean reward
@@ -169,9 +170,11 @@ class SkillIndex:
 
 
 def _closeness(skill: Skill, scene: SceneDescriptor | None, neutral: float) -> float:
-    if scene is None or not skill.traits.clusters:
+    if scene is None:
         return neutral
-    return max(similarity(scene, cluster) for cluster in skill.traits.clusters)
+    if skill.traits.clusters:
+        return max(similarity(scene, cluster) for cluster in skill.traits.clusters)
+    return max([neutral, *(similarity(scene, cluster) for cluster in skill.traits.best_in)])
 
 
 def lesson_penalty(skill: Skill) -> float:

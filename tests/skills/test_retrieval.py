@@ -103,5 +103,15 @@ def test_no_hard_filter_on_the_type_label_and_the_scene_ranks_skills_of_one_type
     assert in_large.skill_ids == ["dist.large", seed.id, "dist.small"]
     assert in_small.skill_ids == ["dist.small", seed.id, "dist.large"]
     assert in_large.hits[0].components["scene"] > 0.9 and in_large.hits[1].components["scene"] == RetrievalWeights().scene_neutral
+    # A scene a little nearer the large rooms' centre than to the small ones', but far nearer a
+    # third kind of room in which the default stayed best: the default's own territory wins it.
+    medium = SceneDescriptor(frames=16, room_scale_m=4.8, clutter=0.03)
+    default = seed.model_copy(update={"traits": SceneTraits(best_in=[medium])})
+    territory = SkillIndex.build([default, keyed_large, keyed_small], LexicalEmbedder(), RetrievalWeights(top_k=3, mmr_lambda=1.0))
+    near_medium = SceneDescriptor(frames=16, room_scale_m=4.7, clutter=0.03)
+    assert index.retrieve(_sample(question, "object_abs_distance", 16), scene=near_medium).skill_ids[0] == "dist.large"  # without best_in
+    assert territory.retrieve(_sample(question, "object_abs_distance", 16), scene=near_medium).skill_ids[0] == seed.id
+    far = territory.retrieve(_sample(question, "object_abs_distance", 16), scene=SceneDescriptor(frames=16, room_scale_m=9.0, clutter=0.0))
+    assert far.skill_ids[0] == seed.id and far.hits[0].components["scene"] == RetrievalWeights().scene_neutral  # never below neutral
     unlabelled = index.retrieve(_sample(question, "a_label_no_skill_has", 16))
     assert unlabelled.hits and all(h.components["task_match"] == 0 for h in unlabelled.hits)

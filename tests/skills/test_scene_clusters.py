@@ -96,6 +96,9 @@ def test_evolution_keys_the_workflow_that_wins_in_one_kind_of_room_to_it(tmp_pat
     default, keyed = skills["text"], skills["detection"]
     assert default.traits.clusters == [] and len(keyed.traits.clusters) == 1
     assert keyed.traits.clusters[0].room_scale_m < 3 and report.cluster_skills == {keyed.id: [report.clusters.index(keyed.traits.clusters[0])]}
+    # The default keeps the large rooms as its own territory, so the small-room specialist does not take them.
+    assert [c.room_scale_m > 6 for c in default.traits.best_in] == [True] and keyed.traits.best_in == []
+    assert report.best_in == {default.id: [report.clusters.index(default.traits.best_in[0])]}
     assert keyed.stats.uses == 8 and keyed.stats.successes == 8  # its stats are its cluster's
     assert "scenes like: small room" in keyed.trigger
     lessons = [lesson.what_went_wrong for lesson in default.lessons]
@@ -106,3 +109,4 @@ def test_evolution_keys_the_workflow_that_wins_in_one_kind_of_room_to_it(tmp_pat
     again = evolve(store, trajectories, references, EvolutionConfig(clusters=2))
     assert again.promoted == [] and sorted(again.merged) == sorted([default.id, keyed.id])
     assert len(store.skills()) == 2 and store.get(keyed.id).traits.clusters == keyed.traits.clusters
+    assert store.get(default.id).traits.best_in == default.traits.best_in  # replaced by the same clustering, not appended
