@@ -24,7 +24,7 @@ result can be traced to its cause:
 | key | failure | used by |
 | --- | --- | --- |
 | `depth_error_per_m`, `depth_range_m` | metric depth is right for views within its range and overestimates views beyond it: a frame whose median depth m exceeds the range is scaled by 1 + k·(m − range) (k = 0.1, range 4 m: a view 5 m deep reads 10 % too far), so large rooms suffer | depth |
-| `reconstruction_drift`, `reconstruction_baseline_m` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·max(0, B − baseline) about the first camera (B: the baseline the reconstruction needs; baseline: the largest distance of a camera from the first; sign seeded per first frame): one consistent error per scene, none for a camera path that reaches B, larger with fewer views and the shorter the path, as when parallax is small (drift 0.2, B 4 m: a 3 m baseline reads 20 % off). The mirror image of the depth range: reconstruction fails in the small rooms that depth gets right | reconstruction (point maps) |
+| `reconstruction_drift`, `reconstruction_baseline_m` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·max(0, B − baseline) about the first camera (B: the baseline the reconstruction needs; baseline: the largest distance of a camera from the first; sign seeded per first frame): one consistent error per scene, none for a camera path that reaches B, larger with fewer views and the shorter the path, as when parallax is small (drift 0.2, B 4 m: a 3 m baseline reads 20 % off; a shrinking scale stops at 0.1). The mirror image of the depth range: reconstruction fails in the small rooms that depth gets right | reconstruction (point maps) |
 | `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
 | `detection_min_area_px` | detection drops instances showing fewer visible pixels than this (small, distant or occluded objects) | detection |
 """
@@ -130,7 +130,7 @@ class OracleNoise:
         if not self.reconstruction_drift or not short or not frame_keys:
             return 1.0
         sign = 1.0 if self.rng("reconstruction_drift", frame_keys[0]).random() < 0.5 else -1.0
-        return 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * short
+        return max(0.1, 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * short)  # a scale, never 0 or a mirror
 
     def merged_instances(self, instances: np.ndarray, ids: list[int]) -> list[list[int]]:
         """Groups of `ids` a text-prompted segmentation returns as one instance: in a view showing

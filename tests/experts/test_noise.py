@@ -91,6 +91,8 @@ def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames
     assert abs(drift.reconstruction_scale(["k"] * 16, 1.0) - 1) == pytest.approx(0.16)  # a shorter camera path, too
     assert drift.reconstruction_scale(["k"] * 16, 3.0) == drift.reconstruction_scale(["k"] * 16, 5.0) == 1.0  # a long enough path is exact
     assert noisy(reconstruction_drift="0.08").reconstruction_scale(["k"] * 16, 0.1) == 1.0  # no baseline asked for, no drift
+    wild = noisy(reconstruction_drift="5", reconstruction_baseline_m="3")
+    assert min(wild.reconstruction_scale([f"scene-{i}"] * 2, 0.0) for i in range(20)) == 0.1  # shrinks, never to 0 or a mirror image
     signs = {np.sign(drift.reconstruction_scale([f"scene-{i}"] * 16, 2.0) - 1) for i in range(20)}
     assert signs == {-1.0, 1.0}  # seeded per scene, both ways
     views = np.stack([oracle_frames["a0"].image, oracle_frames["a1"].image])
