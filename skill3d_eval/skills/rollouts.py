@@ -18,6 +18,7 @@ import numpy as np
 
 from skill3d_eval.records import Sample, SampleIdentity, Trajectory
 from skill3d_eval.agent.runner import Policy, Runner
+from skill3d_eval.tools import SceneMemoryStore
 from skill3d_eval.trajectory_log import TrajectoryLog
 from skill3d_eval.data.task_docs import TaskDocs, task_docs
 from skill3d_eval.experts import Experts
@@ -55,7 +56,10 @@ def synth_samples(
 
 
 def run_rollouts(policy: Policy, experts: Experts, run_dir: Path, identities: list[SampleIdentity], samples: dict[int, Sample], concurrency: int = 2) -> list[Trajectory]:
-    runner = Runner(policy, experts, TrajectoryLog(run_dir), run_id=run_dir.name, fingerprint=run_dir.name, concurrency=concurrency, resume=False)
+    """With a run-scoped Scene Memory, as an lmms-eval run has by default: the answers are the
+    same, the expert calls a fraction (`benchmarks/scene_memory.py`)."""
+    runner = Runner(policy, experts, TrajectoryLog(run_dir), run_id=run_dir.name, fingerprint=run_dir.name, concurrency=concurrency, resume=False,
+                    scene_memory=SceneMemoryStore())
     return runner.run(identities, lambda index: samples[identities[index].doc_id])
 
 

@@ -46,9 +46,11 @@ def evolved(synth_root, synth_triton, tmp_path_factory):
     work = tmp_path_factory.mktemp("evolution")
     keys, samples = synth_samples(synth_root, "train")
     counting = [k for k in keys if samples[k.doc_id].task_type == "object_counting"]
+    explore = load_seed_skills(EXPLORE_DIR)
+    explored = [k for k in keys if any(samples[k.doc_id].task_type in skill.task_types for skill in explore)]
     with ExpertsClient(synth_triton.grpc_url) as client:
         run_rollouts(ProgramPolicy(default_toolset()), client, work / "seed", keys, samples)
-        run_rollouts(ProgramPolicy(default_toolset(), FrozenLibrary.in_memory(load_seed_skills(EXPLORE_DIR), LexicalEmbedder())), client, work / "explore", keys, samples)
+        run_rollouts(ProgramPolicy(default_toolset(), FrozenLibrary.in_memory(explore, LexicalEmbedder())), client, work / "explore", explored, samples)
         run_rollouts(ProgramPolicy(default_toolset(), FrozenLibrary.in_memory(BROKEN, LexicalEmbedder())), client, work / "broken", counting, samples)
     store = work / "library.sqlite"
     trajectories = [str(work / run / "trajectories.jsonl") for run in ("seed", "explore", "broken")]
