@@ -12,7 +12,6 @@ evaluates the split's prompts, `num_generations_eval` rollouts each. Comparing t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -30,8 +29,7 @@ def evaluate_rewards(config_path: Path, overrides: argparse.Namespace, split: st
     if config.tools is None:
         raise ConfigError(f"{config_path}: tools.triton_url (or --triton-url) is needed: rollouts call the experts")
     transformers.set_seed(config.trl.get("seed", 42))
-    with contextlib.ExitStack() as stack:
-        experts = stack.enter_context(ExpertsClient(config.tools.triton_url, timeout_s=config.tools.expert_timeout_s))
+    with ExpertsClient(config.tools.triton_url, timeout_s=config.tools.expert_timeout_s) as experts:
         trainer = build_trainer(config, experts, eval_split=split)
         metrics = trainer.evaluate()
     return {key.removeprefix("eval_"): float(value) for key, value in metrics.items() if isinstance(value, (int, float))}

@@ -215,10 +215,11 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
                     break
         if taken and default_skill is not None:
             # The default's territory is this clustering's: it replaces what an earlier evolution recorded.
-            best_in = [centre for index, centre in enumerate(report.clusters) if index not in taken]
+            kept = [index for index in range(len(report.clusters)) if index not in taken]
             signature = next(sig for sig, skill in updated.items() if skill is default_skill)
-            updated[signature] = default_skill.model_copy(update={"traits": default_skill.traits.model_copy(update={"best_in": best_in})})
-            report.best_in[default_skill.id] = [index for index in range(len(report.clusters)) if index not in taken]
+            traits = default_skill.traits.model_copy(update={"best_in": [report.clusters[index] for index in kept]})
+            updated[signature] = default_skill.model_copy(update={"traits": traits})
+            report.best_in[default_skill.id] = kept
 
     # A stored skill whose workflow ran but was not promoted still learns how it did: its stats
     # take the rollouts, so retirement can compare it with the winner.
