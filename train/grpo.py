@@ -13,10 +13,8 @@ from __future__ import annotations
 import contextlib
 import sys
 
-import torch
 import transformers
 from datasets import Dataset
-from transformers import AutoModelForImageTextToText, AutoProcessor
 from trl import GRPOConfig, GRPOTrainer
 
 from skill3d_eval.experts import ExpertsClient
@@ -25,6 +23,7 @@ from train.checkpoint import save_checkpoint
 from train.config import ConfigError, RunConfig, parse_args
 from train.data import DataError, load_export
 from train.environment import environment_factory
+from train.pretrained import load_pretrained
 from train.rewards import REWARDS
 
 PROMPT_COLUMNS = ["prompt", "images", "ground_truth", "options", "question_type", "sample_id", "scene"]
@@ -47,9 +46,8 @@ def build_trainer(config: RunConfig, experts: ExpertsClient | None, *, eval_spli
     unknown = set(config.reward_weights) - set(REWARDS)
     if unknown:
         raise ConfigError(f"reward_weights: unknown rewards {sorted(unknown)} (known: {sorted(REWARDS)})")
-    processor = AutoProcessor.from_pretrained(config.model, padding_side="left")
-    model = AutoModelForImageTextToText.from_pretrained(config.model, dtype=torch.float32)
     dataset = prompts(config, "train")
+    processor, model = load_pretrained(config.model, padding_side="left")
     options = {"use_vllm": False, "report_to": "none", "remove_unused_columns": False, **config.trl, "reward_weights": list(config.reward_weights.values())}
     args = GRPOConfig(output_dir=str(config.output_dir), **options)
     return GRPOTrainer(

@@ -13,9 +13,7 @@ import json
 import sys
 from typing import Any
 
-import torch
 import transformers
-from transformers import AutoModelForImageTextToText, AutoProcessor
 from trl import SFTConfig, SFTTrainer
 from trl.data_utils import prepare_multimodal_messages
 from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
@@ -23,6 +21,7 @@ from trl.trainer.sft_trainer import DataCollatorForVisionLanguageModeling
 from train.checkpoint import save_checkpoint
 from train.config import ConfigError, RunConfig, parse_args
 from train.data import DataError, load_export
+from train.pretrained import load_pretrained
 
 
 class ToolSchemaCollator(DataCollatorForVisionLanguageModeling):
@@ -53,9 +52,8 @@ class ToolSchemaCollator(DataCollatorForVisionLanguageModeling):
 
 
 def build_trainer(config: RunConfig) -> SFTTrainer:
-    processor = AutoProcessor.from_pretrained(config.model)
-    model = AutoModelForImageTextToText.from_pretrained(config.model, dtype=torch.float32)
     train_dataset = load_export(config.data, "train")
+    processor, model = load_pretrained(config.model)
     options = {"assistant_only_loss": True, "remove_unused_columns": False, "report_to": "none", **config.trl}
     args = SFTConfig(output_dir=str(config.output_dir), **options)
     trainer = SFTTrainer(model=model, args=args, train_dataset=train_dataset, processing_class=processor)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from skill3d_eval.settings import REPO_ROOT
 from train.config import ConfigError, load_config, parse_args
 from train.grpo import main as grpo_main
+from train.sft import main as sft_main
 
 CONFIGS = REPO_ROOT / "train" / "configs"
 
@@ -47,3 +49,20 @@ def test_launcher_builds_the_accelerate_command():
     failed = subprocess.run(["bash", str(launch), "sft", str(CONFIGS / "sft.yaml"), "--backend", "zero9"], check=False, capture_output=True, text=True)
     assert failed.returncode == 2 and "unknown backend 'zero9'" in failed.stderr
     assert all((REPO_ROOT / "train" / "accelerate" / f"{b}.yaml").is_file() for b in ("ddp", "zero2", "zero3"))
+
+
+@pytest.mark.parametrize("entry", [sft_main, grpo_main], ids=["sft", "grpo"])
+def test_a_missing_export_or_checkpoint_is_named_before_any_training(entry, tmp_path, capsys):
+    """The data is checked first (cheap), then the checkpoint: both end in one line naming the
+    setting and exit 2, not in the Hub client's traceback."""
+    config = tmp_path / "run.yaml"
+    config.write_text(f"model: {tmp_path / 'no-such-checkpoint'}\ndata: {tmp_path / 'export'}\noutput_dir: {tmp_path / 'out'}\ntrl: {{}}\n")
+    assert entry(["--config", str(config)]) == 2
+    assert f"{tmp_path / 'export' / 'trl' / 'train.jsonl'}: missing" in capsys.readouterr().err
+    (tmp_path / "export" / "trl").mkdir(parents=True)
+    row = {"messages": [{"role": "user", "content": "q"}, {"role": "assistant", "content": "1"}], "prompt": [{"role": "user", "content": "q"}], "images": []}
+    (tmp_path / "export" / "trl" / "train.jsonl").write_text(json.dumps(row) + "\n")
+    for model in (tmp_path / "no-such-checkpoint", tmp_path):  # absent; a directory that holds no checkpoint
+        assert entry(["--config", str(config), "--model", str(model)]) == 2
+        err = capsys.readouterr().err
+        assert f"model: '{model}' is not a checkpoint directory or a model in the local HF cache" in err and "Traceback" not in err
