@@ -84,16 +84,20 @@ def _rollout(args: argparse.Namespace) -> int:
 
 
 def _evolve(args: argparse.Namespace) -> int:
+    from skill3d_eval.data.errors import DataError
     from skill3d_eval.trajectory_log import read_trajectories
-    from skill3d_eval.skills.evolve import EvolutionConfig, evolve
-    from skill3d_eval.skills.references import load_references, task_references
+    from skill3d_eval.skills.evolve import EvolutionConfig, EvolutionError, evolve
+    from skill3d_eval.skills.references import ReferenceMismatch, load_references, task_references
     from skill3d_eval.skills.store import SkillStore
 
-    trajectories = [t for path in args.trajectories for t in read_trajectories(path)]
     config = EvolutionConfig(split=args.split, min_successes=args.min_successes, success_threshold=args.success_threshold, clusters=args.clusters)
     store = SkillStore(args.store)
-    references = task_references(args.task, args.references) if args.task else load_references(args.references)
-    report = evolve(store, trajectories, references, config)
+    try:
+        trajectories = [t for path in args.trajectories for t in read_trajectories(path)]
+        references = task_references(args.task, args.references) if args.task else load_references(args.references)
+        report = evolve(store, trajectories, references, config)
+    except (OSError, DataError, ReferenceMismatch, EvolutionError) as exc:  # a missing file, other rows, a refused split
+        raise SystemExit(f"skills evolve: {exc}") from None
     if args.distill_model:
         import openai
 

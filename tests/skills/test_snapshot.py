@@ -80,6 +80,14 @@ def test_evolution_refuses_test_split_trajectories(tmp_path):
     with pytest.raises(EvolutionError, match="--split test"):
         evolve(store, [trajectory], {}, EvolutionConfig(split="test"))
     assert store.skills() == [] and store.library_version() == 0
+    # Through the CLI: one line naming what to fix, no traceback.
+    trajectories = tmp_path / "trajectories.jsonl"
+    trajectories.write_text(trajectory.model_dump_json() + "\n")
+    evolve_cli = ["skills", "evolve", "--store", str(tmp_path / "cli.sqlite")]
+    with pytest.raises(SystemExit, match=r"skills evolve: .*missing\.jsonl"):
+        main([*evolve_cli, "--trajectories", str(tmp_path / "missing.jsonl"), "--references", str(tmp_path / "refs.parquet")])
+    with pytest.raises(SystemExit, match=r"skills evolve: .*refs\.parquet: cannot read references"):
+        main([*evolve_cli, "--trajectories", str(trajectories), "--references", str(tmp_path / "refs.parquet")])
 
 
 def test_skills_below_their_alternative_are_retired(tmp_path):
