@@ -3,22 +3,26 @@
 One run, side by side, on a spatial_synth dataset generated for it and served by oracle experts
 with the documented scene-dependent failure modes switched on (`skill3d_experts.noise`): metric
 depth that overestimates far surfaces (large rooms suffer), a reconstruction whose point maps
-carry one scale drift per scene when the camera path is shorter than 4 m (small rooms suffer), text-prompted segmentation that merges adjacent instances
+carry one scale drift per scene when the camera path is shorter than 4 m (small rooms suffer), a
+two-view reconstruction that sometimes puts the second camera on the wrong side of the first (the
+closer the two cameras, the likelier), text-prompted segmentation that merges adjacent instances
 (cluttered rooms suffer), detection that misses instances showing few pixels.
 
 1. Training split: the program policy with the seed library, then every exploration workflow
-   (skill_store/variants: the seeds' workflows with the other 3D source / object source;
-   skill_store/explore: other tool chains) on its own, each on the questions of its type.
+   (skill_store/variants: the seeds' workflows with the other 3D source / object source / camera
+   poses checked against depth; skill_store/explore: other tool chains) on its own, each on the
+   questions of its type.
 2. `evolve` into a store that starts from the seeds (scene clusters by k-means on the rollouts'
    scene descriptors, promotion by lower confidence bounds per (cluster, task)); the other
-   benchmark families' training rollouts (CV-Bench 3D, BLINK, MMSI subsets, seeds) evolve into
-   the same store, one task per call; `freeze`.
+   benchmark families' training rollouts (CV-Bench 3D, BLINK, MMSI subsets: seeds and variants)
+   evolve into the same store, one task per call; `freeze`.
 3. Test split, three libraries: the seeds; the best uniform workflow per task type (the one with
    the best mean training score, applied to every scene); the evolved library.
 4. Scene Memory: the evolved library's test run again without it: expert calls per question, same answers.
 
 `evolved_skills_for_benchmark_families` counts the families with an active skill of origin
-"evolved" (`skills.families`); a seed that merely absorbed its own rollouts does not count.
+"evolved" (`skills.families`); a seed that merely absorbed its own rollouts does not count, nor
+does a seed's workflow that evolution would only have relabelled (it merges into the seed).
 
 `avg` is VSI-Bench's overall score: the mean over question types of each type's mean score
 (MRA for numbers, accuracy for choices), in points. Differences come with a paired bootstrap over
@@ -59,7 +63,7 @@ from skill3d_eval.tools import SceneMemoryStore, default_toolset
 from skill3d_eval.trajectory_log import TrajectoryLog
 
 # The world's failure modes (config parameters of every oracle model; see skill3d_experts.noise).
-NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.2", "reconstruction_baseline_m": "4", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
+NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.2", "reconstruction_baseline_m": "4", "two_view_flip_rate": "0.6", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
 FRAMES, WIDTH, HEIGHT = 16, 320, 240
 BOOTSTRAP = 2000
 TARGETS = {
@@ -169,11 +173,16 @@ def benchmark(work: Path, scenes: int, clusters: int) -> int:
         store = SkillStore(work / "library.sqlite")
         store.put_many(seeds)
         report = timed("evolve", evolve, store, rollouts, train_refs, EvolutionConfig(clusters=clusters))
-        # The other benchmark families pool into the same library: their training rollouts (seeds), one evolve per task.
+        # The other benchmark families pool into the same library: their training rollouts (seeds, then
+        # every variant of their types on its own), one evolve per task.
         subset_tests = {}
         for task in SYNTH_TASKS[1:]:
             keys, samples = synth_samples(data, "train", task=task)
             runs = answer(ProgramPolicy(default_toolset()), client, work / f"train-{task}", keys, samples)
+            for skill in explore:
+                mine = [k for k in keys if samples[k.doc_id].task_type in skill.task_types]
+                if mine:
+                    runs += answer(ProgramPolicy(default_toolset(), FrozenLibrary.in_memory([skill], LexicalEmbedder())), client, work / f"train-{task}-{skill.id}", mine, samples)
             evolve(store, runs, references_of(data, "train", task=task), EvolutionConfig(clusters=clusters))
             subset_tests[task] = synth_samples(data, "test", task=task)
         evolved = FrozenLibrary.open(freeze(store.skills(), embedder_named(MINILM), work / "snapshots", store.library_version()))

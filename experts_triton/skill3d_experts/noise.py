@@ -25,6 +25,7 @@ result can be traced to its cause:
 | --- | --- | --- |
 | `depth_error_per_m`, `depth_range_m` | metric depth is right for views within its range and overestimates views beyond it: a frame whose median depth m exceeds the range is scaled by 1 + k·(m − range) (k = 0.1, range 4 m: a view 5 m deep reads 10 % too far), so large rooms suffer | depth |
 | `reconstruction_drift`, `reconstruction_baseline_m` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·max(0, B − baseline) about the first camera (B: the baseline the reconstruction needs; baseline: the largest distance of a camera from the first; sign seeded per first frame): one consistent error per scene, none for a camera path that reaches B, larger with fewer views and the shorter the path, as when parallax is small (drift 0.2, B 4 m: a 3 m baseline reads 20 % off; a shrinking scale stops at 0.1). The mirror image of the depth range: reconstruction fails in the small rooms that depth gets right | reconstruction (point maps) |
+| `two_view_flip_rate` | a reconstruction from exactly two views returns the second camera on the wrong side of the first (its translation reversed, its rotation right: the decomposition's other solution) with probability rate·max(0, 1 − baseline / B), B = `reconstruction_baseline_m`, seeded per pair of views. Two views are all BLINK and MMSI-Bench give, and with little parallax nothing else tells the two solutions apart; more views fix it, so video questions never see it (rate 0.6, B 4 m: a 1 m step reverses 45 % of the time, a 3 m one 15 %) | reconstruction (poses and point maps) |
 | `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
 | `detection_min_area_px` | detection drops instances showing fewer visible pixels than this (small, distant or occluded objects) | detection |
 """
@@ -53,6 +54,7 @@ class OracleNoise:
     depth_range_m: float = 0.0
     reconstruction_drift: float = 0.0
     reconstruction_baseline_m: float = 0.0
+    two_view_flip_rate: float = 0.0
     merge_gap_px: float = 0.0
     merge_min_instances: float = 0.0
     detection_min_area_px: float = 0.0
@@ -63,8 +65,10 @@ class OracleNoise:
         if not seed.lstrip("-").isdigit():
             raise ValueError(f"{model}: config parameter 'noise_seed' must be an integer, got {seed!r}")
         miss_rate = float_param(model, params, "miss_rate", 0.0)
-        if miss_rate > 1:
-            raise ValueError(f"{model}: config parameter 'miss_rate' must be in [0, 1], got {miss_rate:g}")
+        flip_rate = float_param(model, params, "two_view_flip_rate", 0.0)
+        for key, value in (("miss_rate", miss_rate), ("two_view_flip_rate", flip_rate)):
+            if value > 1:
+                raise ValueError(f"{model}: config parameter {key!r} must be in [0, 1], got {value:g}")
         return cls(
             seed=int(seed),
             depth_scale_error=float_param(model, params, "depth_scale_error", 0.0),
@@ -77,6 +81,7 @@ class OracleNoise:
             depth_range_m=float_param(model, params, "depth_range_m", 0.0),
             reconstruction_drift=float_param(model, params, "reconstruction_drift", 0.0),
             reconstruction_baseline_m=float_param(model, params, "reconstruction_baseline_m", 0.0),
+            two_view_flip_rate=flip_rate,
             merge_gap_px=float_param(model, params, "merge_gap_px", 0.0),
             merge_min_instances=float_param(model, params, "merge_min_instances", 0.0),
             detection_min_area_px=float_param(model, params, "detection_min_area_px", 0.0),
@@ -131,6 +136,14 @@ class OracleNoise:
             return 1.0
         sign = 1.0 if self.rng("reconstruction_drift", frame_keys[0]).random() < 0.5 else -1.0
         return max(0.1, 1.0 + sign * self.reconstruction_drift * float(np.sqrt(16 / len(frame_keys))) * short)  # a scale, never 0 or a mirror
+
+    def two_view_flipped(self, frame_keys: Sequence[str], baseline_m: float) -> bool:
+        """Whether a two-view reconstruction returns the reversed translation: likelier the shorter
+        the baseline falls of `reconstruction_baseline_m`, drawn once per pair of views."""
+        if not self.two_view_flip_rate or len(frame_keys) != 2 or not self.reconstruction_baseline_m:
+            return False
+        chance = self.two_view_flip_rate * max(0.0, 1.0 - baseline_m / self.reconstruction_baseline_m)
+        return bool(self.rng("two_view_flip", *frame_keys).random() < chance)
 
     def merged_instances(self, instances: np.ndarray, ids: list[int]) -> list[list[int]]:
         """Groups of `ids` a text-prompted segmentation returns as one instance: in a view showing

@@ -93,8 +93,8 @@ class ReconstructionPrediction:
 
 class OracleReconstruction:
     """Relative poses, intrinsics and point maps from the stored truth of each view; seeded pose
-    noise (views after the first), a depth scale error and the per-scene reconstruction drift
-    (scaling points) when configured."""
+    noise (views after the first), a depth scale error, the per-scene reconstruction drift
+    (scaling points) and the two-view reversal when configured."""
 
     def __init__(self, store: OracleStore, noise: OracleNoise | None = None):
         self.truths = OracleTruths(store)
@@ -116,6 +116,9 @@ class OracleReconstruction:
             raise InvalidInput(f"IMAGES must show one scene, got views of {scenes}")
         poses = relative_poses(np.stack([truth.pose_c2w for truth in truths]))
         poses = np.stack([poses[0], *(self.noise.perturb_pose(p, k) for p, k in zip(poses[1:], keys[1:]))])
+        flipped = self.noise.two_view_flipped(keys, float(np.linalg.norm(poses[-1, :3, 3])))
+        if flipped:  # the other decomposition: the second camera on the far side of the first
+            poses[1, :3, 3] *= -1
         intrinsics = np.stack([truth.intrinsics for truth in truths]).astype(np.float32)
         prediction = ReconstructionPrediction(
             poses_c2w=poses,
@@ -128,6 +131,8 @@ class OracleReconstruction:
         )
         if self.noise.enabled:
             prediction.meta["noise"] = self.noise.describe()
+        if flipped:
+            prediction.meta["applied_two_view_flip"] = True
         if points or view is not None:
             scale = np.float32(self.noise.depth_scale(keys[0]))
             cloud = np.stack([point_map(t.depth * scale, k, p) for t, k, p in zip(truths, intrinsics, poses)])

@@ -1,7 +1,8 @@
 """Evolution: training-split rollouts in, promoted skills, lessons and retirements out.
 
 Rollouts are grouped by (task type, scene source, induced workflow: question pattern and
-templated tool steps), and the training scenes are clustered by the scene descriptor each
+templated tool steps; a rollout whose every call failed joins the group of the workflow it
+attempted, as a failure), and the training scenes are clustered by the scene descriptor each
 rollout recorded (`skills.scene`, k-means, `clusters`). Promotion uses lower confidence bounds
 (mean − z·sd/√n, `confidence_z`, sd at least `min_sd`), so a workflow seen on three lucky
 questions does not beat one seen on thirty:
@@ -17,7 +18,9 @@ questions does not beat one seen on thirty:
 
 Both need `min_successes` successful rollouts and a final computation every successful rollout
 of the group agrees on. A workflow matching a skill already in the store is merged into it
-(stats and provenance added), not duplicated. Failed rollouts become lessons keyed by (task
+(stats and provenance added), not duplicated; so is a group with a stored skill's very steps
+whose final computation that skill's own also reproduces (a seed that answered its questions is
+that seed, not an "evolved" skill reading another field). Failed rollouts become lessons keyed by (task
 type, failure kind, tool, scene cluster) that say which step failed in which kind of scene;
 rollouts that failed for the harness's own reasons (an expert unreachable, a crash outside the
 workflow) teach nothing about skills and are left out. Skills whose smoothed success rate falls
@@ -46,6 +49,7 @@ from skill3d_eval.records import Trajectory
 from skill3d_eval.skills.induce import Induced, final_candidates, induce, reproduces
 from skill3d_eval.skills.model import (
     FailureKind,
+    FinalComputation,
     Lesson,
     Provenance,
     SceneTraits,
@@ -140,7 +144,10 @@ def evolve(store: SkillStore, trajectories: list[Trajectory], references: dict[i
     def promote(key: tuple, members: list[Rollout], cluster: SceneDescriptor | None) -> Skill | None:
         task_type = key[0]
         successes = [m for m in members if m.success]
-        workflow = _workflow(successes)
+        twin = by_steps.get((task_type, key[3]))
+        # The stored skill with these very steps, when its own final computation answers every
+        # success too: the group is that skill's rollouts, not a new skill computing the answer another way.
+        workflow = twin.workflow if twin is not None and _reproduces_all(twin.workflow.final, successes) else _workflow(successes)
         if workflow is None:
             report.rejected[_name(key, members)] = "no final computation reproduces every successful answer"
             return None
@@ -314,7 +321,13 @@ def _rollout(trajectory: Trajectory, references: dict[int, Reference], config: E
     if trajectory.question and reference.scene and trajectory.scene and trajectory.scene != reference.scene:
         raise EvolutionError(f"trajectory {trajectory.sample_id}: scene {trajectory.scene!r} differs from the reference row's {reference.scene!r}")
     score = reference.score(trajectory.answer) if trajectory.stop_reason != "error" else 0.0
-    return Rollout(trajectory, reference, trajectory.task_type or reference.question_type, score, score >= config.success_threshold, induce(trajectory, reference.options))
+    induced = induce(trajectory, reference.options)
+    rollout = Rollout(trajectory, reference, trajectory.task_type or reference.question_type, score, score >= config.success_threshold, induced)
+    if harness_error(rollout):
+        rollout.induced = None  # the machinery failed, not the workflow: it counts for no group
+    elif induced is not None and not induced.evidence:
+        rollout.score, rollout.success = 0.0, False  # no call succeeded: an answer nothing supported is the attempted workflow's failure
+    return rollout
 
 
 def _slug(task_type: str) -> str:
@@ -337,11 +350,15 @@ def _signature(task_type: str, workflow: Workflow, scene_keyed: bool = False) ->
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+def _reproduces_all(final: FinalComputation, successes: list[Rollout]) -> bool:
+    return all(reproduces(final, m.induced.observations, m.reference.options, m.trajectory.answer) for m in successes if m.induced)
+
+
 def _workflow(successes: list[Rollout]) -> Workflow | None:
     first = successes[0].induced
     assert first is not None
     for final in final_candidates(first.observations):
-        if all(reproduces(final, m.induced.observations, m.reference.options, m.trajectory.answer) for m in successes if m.induced):  # type: ignore[union-attr]
+        if _reproduces_all(final, successes):
             return Workflow(question_pattern=first.question_pattern, steps=list(first.steps), final=final, fallbacks=dict(first.fallbacks))
     return None
 

@@ -1,7 +1,9 @@
 """Workflow induction from one trajectory: effective tool steps, slots, candidate final computations.
 
 - Effective steps: the successful tool calls in order; a failed call directly followed by a
-  different tool with the same arguments becomes a fallback (failed tool -> next tool).
+  different tool with the same arguments becomes a fallback (failed tool -> next tool). When no
+  call succeeded, the calls attempted are the steps (`Induced.evidence` False): a workflow whose
+  tool fails in some scenes must have those failures counted against it, not vanish from its group.
 - Slots: every string argument found verbatim in the question becomes `{argument_name}` in
   both the step and the question pattern (the question line(s) holding the slots); a list
   argument equal to the options' texts becomes `{options}`, to their items `{option_items}`;
@@ -32,6 +34,7 @@ class Induced:
     steps: tuple[Step, ...]
     fallbacks: tuple[tuple[str, str], ...]
     observations: tuple[dict[str, Any], ...] = field(compare=False, hash=False)
+    evidence: bool = True  # False: every call failed; the steps are what was attempted
 
     @property
     def tool_sequence(self) -> tuple[str, ...]:
@@ -60,8 +63,16 @@ def effective_calls(trajectory: Trajectory) -> tuple[list[tuple[str, dict[str, A
     return calls, fallbacks
 
 
+def attempted_calls(trajectory: Trajectory) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(tool, arguments, {}) of every call made with well-formed arguments, failed or not."""
+    return [(call.name, call.arguments, {}) for turn in trajectory.turns for call in turn.tool_calls if isinstance(call.arguments, dict)]
+
+
 def induce(trajectory: Trajectory, options: list[str]) -> Induced | None:
     calls, fallbacks = effective_calls(trajectory)
+    evidence = bool(calls)
+    if not evidence:
+        calls, fallbacks = attempted_calls(trajectory), []
     if not calls:
         return None
     question = trajectory.question
@@ -87,7 +98,7 @@ def induce(trajectory: Trajectory, options: list[str]) -> Induced | None:
         steps.append(Step(tool=tool, arguments=templated))
     options_are_arguments = any(value in ("{options}", "{option_items}") for step in steps for value in step.arguments.values())
     pattern = _question_pattern(question, slot_values, items, options_are_arguments)
-    return Induced(pattern, tuple(steps), tuple(dict.fromkeys(fallbacks)), tuple(content for _, _, content in calls))
+    return Induced(pattern, tuple(steps), tuple(dict.fromkeys(fallbacks)), tuple(content for _, _, content in calls), evidence)
 
 
 def _question_pattern(question: str, slot_values: dict[str, str], option_items: list[str], options_are_arguments: bool) -> str:

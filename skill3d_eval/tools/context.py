@@ -60,6 +60,7 @@ class ToolContext:
         self.expert_calls = 0
         self.evidence: dict[str, bytes] = {}  # sha256 -> encoded image (tools.visuals)
         self._ledger: CallLedger | None = None
+        self._posed_by: ReconstructionResult | None = None
 
     @property
     def frame_count(self) -> int:
@@ -113,12 +114,26 @@ class ToolContext:
     def cameras(self) -> ReconstructionResult:
         if self.frame_count == 0:
             raise ToolError("this question has no images")
+        if self._posed_by is not None:
+            return self._posed_by
         return self._once("reconstruction", tuple(range(self.frame_count)), (), lambda: self.experts.reconstruct(self.sample.frames))
+
+    @contextlib.contextmanager
+    def posed_by(self, cameras: ReconstructionResult) -> Iterator[None]:
+        """Inside it `cameras()` answers with other poses (the depth-checked ones of `tools.pose_check`),
+        so the geometry built on them is the same code whichever source the caller chose."""
+        previous, self._posed_by = self._posed_by, cameras
+        try:
+            yield
+        finally:
+            self._posed_by = previous
 
     def point_maps(self) -> np.ndarray:
         """The reconstruction's point map of every image [N,H,W,3], metres, in image 0's camera frame."""
         if self.frame_count == 0:
             raise ToolError("this question has no images")
+        if self._posed_by is not None:
+            raise ToolError("the reconstruction's point maps do not go with poses from elsewhere: use geometry='depth'")
         result = self._once("reconstruction", tuple(range(self.frame_count)), ("points",), lambda: self.experts.reconstruct(self.sample.frames, points=True))
         if result.points is None:
             raise ToolError("the reconstruction expert returned no point maps")

@@ -11,21 +11,38 @@ poses and points by hand.
 
 from __future__ import annotations
 
-from typing import Any
+import contextlib
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, Field
 
+from skill3d_eval.experts import ReconstructionResult
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
 from skill3d_eval.tools.geometry import back_project, gravity_alignment
 from skill3d_eval.tools.perception import ImageIndex
+from skill3d_eval.tools.pose_check import depth_checked_cameras
 from skill3d_eval.tools.spatial import object_anchors, quadrant, signed_angle
 from skill3d_eval.tools.spec import Tool
 
 
 def _r(value: float) -> float:
     return round(float(value), 3)
+
+
+Poses = Literal["reconstruction", "depth_checked"]
+# Alternatives a workflow chooses between (issue 15): which is right depends on the pair of views.
+PosesField = Field(
+    "reconstruction",
+    description="Where the cameras' poses come from: 'reconstruction' = the multi-view reconstruction expert as it answers; "
+    "'depth_checked' = the same, each camera's translation direction checked against the images' metric depth "
+    "(two close views can come out with the second camera on the wrong side; needs the views to overlap).",
+)
+
+
+def _cameras(context: ToolContext, poses: Poses) -> ReconstructionResult:
+    return depth_checked_cameras(context) if poses == "depth_checked" else context.cameras()
 
 
 class ObjectDepthArgs(BaseModel):
@@ -66,6 +83,7 @@ def object_depths(context: ToolContext, args: ObjectDepthArgs) -> dict[str, Any]
 class MotionArgs(BaseModel):
     from_image: int = Field(0, ge=0, le=1023, description="0-based index of the image taken first.")
     to_image: int = Field(1, ge=0, le=1023, description="0-based index of the image taken later.")
+    poses: Poses = PosesField
 
 
 def camera_motion(context: ToolContext, args: MotionArgs) -> dict[str, Any]:
@@ -73,7 +91,7 @@ def camera_motion(context: ToolContext, args: MotionArgs) -> dict[str, Any]:
     z forward): sideways motion is its x, which is what "moving left or right" asks."""
     for index in (args.from_image, args.to_image):
         context.frame(index)  # a ToolError naming the valid range
-    poses = context.cameras().poses_c2w.astype(np.float64)
+    poses = _cameras(context, args.poses).poses_c2w.astype(np.float64)
     relative = np.linalg.inv(poses[args.from_image]) @ poses[args.to_image]
     right, down, forward = relative[:3, 3]
     heading = relative[:3, 2]
@@ -85,6 +103,7 @@ def camera_motion(context: ToolContext, args: MotionArgs) -> dict[str, Any]:
         "up_m": _r(-down),
         "turn_left_deg": round(float(np.degrees(np.arctan2(-heading[0], heading[2]))), 1),
         "direction": "left" if right < 0 else "right",
+        "poses": args.poses,
         "convention": "in the frame of the camera of from_image: right_m > 0 moved to its right, turn_left_deg > 0 turned to its left",
     }
 
@@ -96,6 +115,7 @@ class QuadrantArgs(BaseModel):
     standing_at: str | None = Field(None, min_length=1, max_length=80, description="Object category to stand at instead of the reference camera, e.g. 'table'.")
     target_image: int | None = Field(None, ge=0, le=1023, description="Locate the camera of this image (give this or target_object).")
     target_object: str | None = Field(None, min_length=1, max_length=80, description="Locate this object category (give this or target_image).")
+    poses: Poses = PosesField
 
 
 def relative_quadrant(context: ToolContext, args: QuadrantArgs) -> dict[str, Any]:
@@ -107,10 +127,12 @@ def relative_quadrant(context: ToolContext, args: QuadrantArgs) -> dict[str, Any
     for index in (args.reference_image, args.target_image):
         if index is not None:
             context.frame(index)
-    poses = context.cameras().poses_c2w.astype(np.float64)
+    cameras = _cameras(context, args.poses)
+    poses = cameras.poses_c2w.astype(np.float64)
     to_gravity = gravity_alignment(poses)
     names = tuple(dict.fromkeys(name for name in (args.standing_at, args.target_object) if name))
-    centers, counts = object_anchors(context, names) if names else ([], {})
+    with context.posed_by(cameras) if args.poses == "depth_checked" else contextlib.nullcontext():
+        centers, counts = object_anchors(context, names) if names else ([], {})
     anchors = dict(zip(names, centers))
 
     def camera(index: int) -> np.ndarray:
@@ -128,6 +150,7 @@ def relative_quadrant(context: ToolContext, args: QuadrantArgs) -> dict[str, Any
         "quadrant": quadrant(angle),
         "floor_distance_m": _r(np.linalg.norm((target - origin)[:2])),
         "instances_found": counts,
+        "poses": args.poses,
         "convention": "on the floor plane; positive angles to the left; front = less than 90 degrees from the facing direction",
     }
 

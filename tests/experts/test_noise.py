@@ -102,6 +102,21 @@ def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames
     np.testing.assert_allclose(drifted.points, exact.points * scale, rtol=1e-5)  # one consistent scale about camera 0
     np.testing.assert_array_equal(drifted.poses_c2w, exact.poses_c2w)
 
+    # two views with little parallax: the second camera sometimes comes out mirrored through the first
+    flip = noisy(two_view_flip_rate="1", reconstruction_baseline_m="4")
+    assert not flip.two_view_flipped(["a", "b"], 4.0) and not flip.two_view_flipped(["a", "b", "c"], 0.0)  # a long baseline, or more views: never
+    chances = [np.mean([flip.two_view_flipped([f"a{i}", f"b{i}"], baseline) for i in range(400)]) for baseline in (1.0, 3.0)]
+    assert 0.65 < chances[0] < 0.85 and 0.15 < chances[1] < 0.35  # rate * (1 - baseline / B)
+    assert flip.two_view_flipped(["a1", "b1"], 1.0) == flip.two_view_flipped(["a1", "b1"], 1.0)  # drawn once per pair
+    baseline = float(np.linalg.norm(exact.poses_c2w[1, :3, 3]))
+    always = OracleReconstruction(store, noisy(two_view_flip_rate="1", reconstruction_baseline_m=str(1e6))).predict(views, points=True)
+    assert always.meta["applied_two_view_flip"] and baseline > 0
+    np.testing.assert_allclose(always.poses_c2w[1, :3, 3], -exact.poses_c2w[1, :3, 3], atol=1e-6)
+    np.testing.assert_array_equal(always.poses_c2w[:, :3, :3], exact.poses_c2w[:, :3, :3])
+    np.testing.assert_allclose(always.points[0], exact.points[0], atol=1e-6)  # the first view's point map is its own depth
+    with pytest.raises(ValueError, match="two_view_flip_rate"):
+        noisy(two_view_flip_rate="1.5")
+
     separate = OracleSegmentation(store, noisy(merge_gap_px="39")).predict(frame.image, "chair")
     merged = OracleSegmentation(store, noisy(merge_gap_px="40")).predict(frame.image, "chair")
     assert len(separate.masks) == 2 and len(merged.masks) == 1

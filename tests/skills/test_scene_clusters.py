@@ -62,10 +62,11 @@ def test_clusters_separate_kinds_of_rooms_and_similarity_is_their_closeness():
     assert cluster_scenes(rooms[:1], 4)[0] == [rooms[0]]  # fewer scenes than clusters
 
 
-def _rollout(doc: int, scene: str, descriptor: SceneDescriptor, masks: str, count: int, *, error: str | None = None) -> Trajectory:
+def _rollout(doc: int, scene: str, descriptor: SceneDescriptor, masks: str, count: int, *, error: str | None = None,
+             failure: str = "expert_error", content: dict | None = None) -> Trajectory:
     call = ToolCall(id="c0", name="locate_objects", arguments={"category": "chair", "masks": masks})
-    observation = Observation(tool_call_id="c0", name="locate_objects", ok=error is None, content={"count": count} if error is None else {},
-                              error=error, failure=None if error is None else "expert_error")
+    observation = Observation(tool_call_id="c0", name="locate_objects", ok=error is None, content=(content or {"count": count}) if error is None else {},
+                              error=error, failure=None if error is None else failure)
     return Trajectory(task="spatial_synth", doc_id=doc, sample_id=f"spatial_synth/train/{doc}", question=QUESTION, task_type="object_counting",
                       scene=scene, policy="program", turns=[Turn(index=0, tool_calls=[call], observations=[observation])],
                       answer="" if error else str(count), stop_reason="error" if error else "answer", error=error,
@@ -110,3 +111,46 @@ def test_evolution_keys_the_workflow_that_wins_in_one_kind_of_room_to_it(tmp_pat
     assert again.promoted == [] and sorted(again.merged) == sorted([default.id, keyed.id])
     assert len(store.skills()) == 2 and store.get(keyed.id).traits.clusters == keyed.traits.clusters
     assert store.get(default.id).traits.best_in == default.traits.best_in  # replaced by the same clustering, not appended
+
+
+def _counting_reference(doc: int, truth: int, scene: str) -> Reference:
+    return Reference(doc, {"question_type": "object_counting", "ground_truth": str(truth), "options": []}, scene=scene, source="spatial_synth")
+
+
+def test_a_workflow_whose_tool_fails_has_its_failures_counted(tmp_path):
+    """Text prompts answer right when they answer but the tool fails on half the questions;
+    detection answers every question and is wrong on a sixth. Counting only the answers text gave
+    would make it the default (12 of 12); counted as attempted, it is right on 12 of 24."""
+    trajectories, references = [], {}
+    for doc in range(24):
+        scene, truth = f"room{doc // 2}", 2 + doc % 2
+        references[doc] = _counting_reference(doc, truth, scene)
+        fails = doc % 2 == 0
+        trajectories.append(_rollout(doc, scene, LARGE, "text", truth, error="ToolError: no 'chair' found" if fails else None, failure="tool_error"))
+        trajectories.append(_rollout(doc, scene, LARGE, "detection", truth - (doc % 6 == 0)))
+    report = evolve(SkillStore(tmp_path / "lib.sqlite"), trajectories, references, EvolutionConfig(clusters=1))
+    (default,) = [skill for skill in SkillStore(tmp_path / "lib.sqlite").skills() if skill.id in report.promoted]
+    assert default.workflow.steps[0].arguments["masks"] == "detection" and (default.stats.uses, default.stats.successes) == (24, 20)
+    lessons = [lesson.what_went_wrong for lesson in default.lessons]
+    assert any("12 rollout(s) failed (tool_failure) at step locate_objects(masks=text)" in text for text in lessons), lessons
+
+
+def test_a_seeds_own_rollouts_merge_into_it_even_when_another_field_also_gives_the_answer(tmp_path):
+    """The observations carry the count twice; the seed reads `count`, the first candidate
+    computation reads `n`: the seed answered, so evolution adds to its stats and promotes nothing."""
+    from skill3d_eval.skills.model import FinalComputation, Provenance, Skill, Step, Workflow
+
+    seed = Skill(id="seed.count", task_types=["object_counting"], trigger="count chairs", strategy="locate, count",
+                 workflow=Workflow(question_pattern="How many {category}(s) are in this room?",
+                                   steps=[Step(tool="locate_objects", arguments={"category": "{category}", "masks": "text"})],
+                                   final=FinalComputation(op="value", step=0, path="count")),
+                 provenance=Provenance(origin="seed"))
+    store = SkillStore(tmp_path / "lib.sqlite")
+    store.put_many([seed])
+    trajectories, references = [], {}
+    for doc in range(6):
+        references[doc] = _counting_reference(doc, 2, f"room{doc}")
+        trajectories.append(_rollout(doc, f"room{doc}", LARGE, "text", 2, content={"n": 2, "count": 2}))
+    report = evolve(store, trajectories, references, EvolutionConfig(clusters=1))
+    assert report.promoted == [] and report.merged == ["seed.count"]
+    assert [(s.id, s.provenance.origin, s.stats.uses) for s in store.skills()] == [("seed.count", "seed", 6)]

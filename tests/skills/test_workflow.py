@@ -148,3 +148,23 @@ def test_frame_question_templates_fill_the_seed_slots():
         assert render_arguments(workflow.steps[0], fill_slots(workflow, question, options)) == expected, task_type
     with pytest.raises(WorkflowError, match="does not match"):
         fill_slots(by_type[CAM_OBJ].workflow, cases[OBJ_OBJ][0], [])
+
+
+def test_every_shipped_workflow_calls_a_tool_with_arguments_it_accepts():
+    """Seeds, exploration chains and variants are data: a fixed argument the tool does not take
+    (a misspelt `poses`, a source it does not offer) would fail only when a rollout runs it."""
+    from pydantic import TypeAdapter
+
+    from skill3d_eval.skills.seeds import EXPLORE_DIR, VARIANTS_DIR
+    from skill3d_eval.tools import default_toolset
+
+    tools = default_toolset(views=True).tools
+    skills = load_seed_skills() + load_seed_skills(EXPLORE_DIR) + load_seed_skills(VARIANTS_DIR)
+    for skill in skills:
+        for step in skill.workflow.steps:
+            fields = tools[step.tool].arguments.model_fields
+            for key, value in step.arguments.items():
+                assert key in fields, f"{skill.id}: {step.tool} takes no argument {key!r}"
+                if not (isinstance(value, str) and "{" in value):
+                    TypeAdapter(fields[key].annotation).validate_python(value)
+    assert {s.workflow.steps[0].arguments.get("poses") for s in skills if s.family in ("blink", "mmsi")} == {None, "depth_checked"}

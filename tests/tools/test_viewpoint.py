@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from skill3d_eval.experts import ExpertsClient
+from skill3d_eval.experts import ExpertsClient, oracle_server
 from skill3d_eval.experts.protocol import NoExperts
 from skill3d_eval.records import Sample
 from skill3d_eval.skills.rollouts import split_file, synth_samples
@@ -130,3 +130,103 @@ def test_relative_quadrant_needs_one_target_among_the_question_images(arguments,
 def test_camera_motion_refuses_an_image_the_question_does_not_have():
     observation = TOOLS.call(ToolContext(_blank_sample(1), NoExperts()), "camera_motion", {}, "m")
     assert not observation.ok and "out of range" in observation.error
+
+
+@pytest.mark.integration
+def test_depth_checked_poses_undo_a_reversed_two_view_reconstruction(synth_root, tmp_path):
+    """A reconstruction that reverses every two-view translation (`two_view_flip_rate` 1 at any
+    baseline) sends every BLINK camera the wrong way; checked against the two images' depth, each
+    motion is the true one again, and MMSI's quadrants are right or refused."""
+    flipping = {"two_view_flip_rate": "1", "reconstruction_baseline_m": "1000"}
+    answered = 0
+    with oracle_server(synth_root / "oracle", models=["depth", "reconstruction", "segmentation"], log_file=tmp_path / "triton.log", parameters=flipping) as server, ExpertsClient(server.grpc_url) as client:
+        for sample, row, scene in _rows(synth_root, "spatial_synth_blink"):
+            first, second = row["frame_indices"]
+            rotation, eye = _camera(scene, first)
+            right, _, forward = rotation.T @ (_camera(scene, second)[1] - eye)
+            context = ToolContext(sample, client)
+            reversed_ = _call(context, "camera_motion", {"from_image": 0, "to_image": 1})
+            checked = _call(context, "camera_motion", {"from_image": 0, "to_image": 1, "poses": "depth_checked"})
+            assert reversed_["right_m"] == pytest.approx(-right, abs=2e-3)
+            assert checked["right_m"] == pytest.approx(right, abs=2e-3) and checked["forward_m"] == pytest.approx(forward, abs=2e-3)
+            assert checked["poses"] == "depth_checked"
+            answered += 1
+        assert answered >= 10
+        outcomes = {CAM_CAM: [], CAM_OBJ: []}
+        for sample, row, scene in _rows(synth_root, "spatial_synth_mmsi"):
+            kind, (first, second) = sample.task_type, row["frame_indices"]
+            if kind not in outcomes:
+                continue
+            if kind == CAM_CAM:
+                reference, origin, point = first, _camera(scene, first)[1], _camera(scene, second)[1]
+                arguments = {"reference_image": 0, "target_image": 1}
+            else:
+                name = PATTERNS[kind].fullmatch(row["question"])["a"]
+                reference, origin, point = second, _camera(scene, second)[1], np.asarray(scene.objects_of(name)[0].center)
+                arguments = {"reference_image": 1, "target_object": name}
+            truth = directions.quadrant(directions.signed_angle(origin, origin + _camera(scene, reference)[0][:, 2], point))
+            context = ToolContext(sample, client)
+            plain = _call(context, "relative_quadrant", arguments)["quadrant"]
+            checked = TOOLS.call(context, "relative_quadrant", arguments | {"poses": "depth_checked"}, "t")
+            outcomes[kind].append((plain == truth, checked.content["quadrant"] == truth if checked.ok else None))
+            assert checked.ok or "overlap too little" in checked.error, checked.error
+    # Reversed, every camera-camera answer is wrong; checked, each is right or refused (views that share nothing), never wrong.
+    assert not any(plain for plain, _ in outcomes[CAM_CAM])
+    for kind, pairs in outcomes.items():
+        verdicts = [checked for _, checked in pairs]
+        assert False not in verdicts and verdicts.count(True) >= 2 * len(verdicts) / 3, (kind, verdicts)
+
+
+class _PlaneExperts:
+    """Two views of a wall 2 m ahead of image 0; image 1 sees it from `behind_m` further back."""
+
+    K = np.array([[50.0, 0, 32], [0, 50.0, 24], [0, 0, 1]], dtype=np.float32)
+
+    def __init__(self, translation_z: float, behind_m: float):
+        self.translation_z, self.behind_m, self.depth_calls = translation_z, behind_m, 0
+
+    def depth(self, image):
+        from skill3d_eval.experts import DepthResult
+
+        self.depth_calls += 1
+        depth = 2.0 + (self.behind_m if image[0, 0, 0] else 0.0)
+        return DepthResult(depth=np.full(image.shape[:2], depth, np.float32), intrinsics=self.K)
+
+    def reconstruct(self, images, *, points=False):
+        from skill3d_eval.experts import ReconstructionResult
+
+        poses = np.stack([np.eye(4, dtype=np.float32)] * len(images))
+        poses[1, 2, 3] = self.translation_z
+        return ReconstructionResult(poses_c2w=poses, intrinsics=np.stack([self.K] * len(images)))
+
+
+def _pair() -> Sample:
+    frames = [np.zeros((48, 64, 3), dtype=np.uint8), np.ones((48, 64, 3), dtype=np.uint8)]
+    return Sample(task="t", doc_id=0, sample_id="t/test/0", question="q", frames=frames)
+
+
+def test_depth_agreement_tells_a_camera_behind_from_one_ahead():
+    from skill3d_eval.tools.pose_check import depth_agreement
+
+    K, wall, farther = _PlaneExperts.K, np.full((48, 64), 2.0, np.float32), np.full((48, 64), 2.5, np.float32)
+    behind, ahead = np.eye(4), np.eye(4)
+    behind[2, 3], ahead[2, 3] = -0.5, 0.5
+    assert depth_agreement(wall, K, wall, K, np.eye(4)) == 1.0
+    assert depth_agreement(wall, K, farther, K, behind) > 0.5  # the camera 0.5 m back sees the wall 2.5 m away
+    assert depth_agreement(wall, K, farther, K, ahead) == 0.0
+
+
+@pytest.mark.parametrize("reconstructed_z", [-0.5, 0.5])
+def test_depth_checked_poses_keep_or_reverse_the_reconstructions_translation(reconstructed_z):
+    """The reconstruction puts image 1's camera 0.5 m behind image 0's (right) or ahead (reversed)."""
+    experts = _PlaneExperts(reconstructed_z, behind_m=0.5)
+    content = _call(ToolContext(_pair(), experts), "camera_motion", {"poses": "depth_checked"})
+    assert content["forward_m"] == -0.5  # image 1's camera is behind image 0's either way
+    assert experts.depth_calls == 2  # one depth map per image
+
+
+def test_depth_checked_poses_refuse_views_whose_depths_agree_neither_way():
+    """Image 1 sees the wall 3 m further than any placement of it allows: no answer, and the error says why."""
+    observation = TOOLS.call(ToolContext(_pair(), _PlaneExperts(-0.5, 3.0)), "camera_motion", {"poses": "depth_checked"}, "m")
+    assert not observation.ok and observation.failure == "tool_error"
+    assert "cannot check the pose of image 1" in observation.error and "overlap too little" in observation.error
