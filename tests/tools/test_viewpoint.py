@@ -230,3 +230,18 @@ def test_depth_checked_poses_refuse_views_whose_depths_agree_neither_way():
     observation = TOOLS.call(ToolContext(_pair(), _PlaneExperts(-0.5, 3.0)), "camera_motion", {"poses": "depth_checked"}, "m")
     assert not observation.ok and observation.failure == "tool_error"
     assert "cannot check the pose of image 1" in observation.error and "overlap too little" in observation.error
+
+
+def test_cameras_from_elsewhere_replace_the_reconstructions_only_inside_posed_by():
+    """Geometry built on checked poses must not mix in the reconstruction's own point maps."""
+    from skill3d_eval.tools.errors import ToolError
+    from skill3d_eval.tools.pose_check import depth_checked_cameras
+
+    context = ToolContext(_pair(), _PlaneExperts(0.5, behind_m=0.5))
+    checked = depth_checked_cameras(context)
+    assert checked.meta["pose_check"] == {"reversed": [1], "agreement": {1: pytest.approx(0.64, abs=0.1)}}
+    with context.posed_by(checked):
+        assert context.cameras() is checked
+        with pytest.raises(ToolError, match="point maps"):
+            context.point_maps()
+    assert context.cameras().poses_c2w[1, 2, 3] == 0.5  # the reconstruction's, as it answered
