@@ -92,17 +92,23 @@ class FreeSpace:
         """bool [N]: which world points [N,3] some view saw through."""
         seen_through = np.zeros(len(points), dtype=bool)
         for nearest, k, pose in self._views:
-            camera = (points - pose[:3, 3]) @ pose[:3, :3]
-            z = camera[:, 2]
-            ahead = z > 1e-6
-            u = np.full(len(points), -1)
-            v = np.full(len(points), -1)
-            u[ahead] = np.rint(k[0, 0] * camera[ahead, 0] / z[ahead] + k[0, 2])
-            v[ahead] = np.rint(k[1, 1] * camera[ahead, 1] / z[ahead] + k[1, 2])
-            height, width = nearest.shape
-            inside = ahead & (u >= 0) & (u < width) & (v >= 0) & (v < height)
+            u, v, z, inside = project(points, k, pose, nearest.shape)
             seen_through[inside] |= nearest[v[inside], u[inside]] > z[inside] * (1 + self.tolerance)
         return seen_through
+
+
+def project(points: np.ndarray, intrinsics: np.ndarray, pose_c2w: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(u, v, z, inside) of world points [N,3] seen by the camera `pose_c2w`: their nearest pixel,
+    their z-depth, and which lie ahead of it and inside an image of `shape` (u, v are -1 behind it)."""
+    camera = (points - pose_c2w[:3, 3]) @ pose_c2w[:3, :3]
+    z = camera[:, 2]
+    ahead = z > 1e-6
+    u = np.full(len(points), -1)
+    v = np.full(len(points), -1)
+    u[ahead] = np.rint(intrinsics[0, 0] * camera[ahead, 0] / z[ahead] + intrinsics[0, 2])
+    v[ahead] = np.rint(intrinsics[1, 1] * camera[ahead, 1] / z[ahead] + intrinsics[1, 2])
+    inside = ahead & (u >= 0) & (u < shape[1]) & (v >= 0) & (v < shape[0])
+    return u, v, z, inside
 
 
 def _nearest_within_one_pixel(depth: np.ndarray) -> np.ndarray:

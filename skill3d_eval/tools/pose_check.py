@@ -18,6 +18,7 @@ import numpy as np
 from skill3d_eval.experts import ReconstructionResult
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
+from skill3d_eval.tools.geometry import back_project, project, transform
 
 STRIDE = 4  # every 4th pixel of each row and column is enough to compare two depth maps
 DEPTH_TOLERANCE = 0.10  # relative depth difference at which two views agree on a surface
@@ -27,21 +28,15 @@ MIN_AGREEMENT = 0.05  # share of image k's sampled pixels that must agree with i
 def depth_agreement(first: np.ndarray, first_k: np.ndarray, other: np.ndarray, other_k: np.ndarray, pose: np.ndarray) -> float:
     """Share of `other`'s sampled pixels that, moved into the first camera by `pose` (other camera
     to first camera), fall inside the first image on a surface within DEPTH_TOLERANCE of their depth."""
-    ys, xs = np.mgrid[0 : other.shape[0] : STRIDE, 0 : other.shape[1] : STRIDE]
-    z = other[ys, xs].astype(np.float64)
-    valid = np.isfinite(z) & (z > 0)
-    if not valid.any():
+    sampled = np.zeros(other.shape, dtype=bool)
+    sampled[::STRIDE, ::STRIDE] = True
+    points = transform(back_project(other, sampled, other_k), pose)
+    if not len(points):
         return 0.0
-    xs, ys, z = xs[valid], ys[valid], z[valid]
-    points = np.stack([(xs - other_k[0, 2]) * z / other_k[0, 0], (ys - other_k[1, 2]) * z / other_k[1, 1], z], axis=1)
-    moved = points @ pose[:3, :3].T + pose[:3, 3]
-    ahead = moved[:, 2] > 1e-3
-    u = np.round(first_k[0, 0] * moved[:, 0] / np.where(ahead, moved[:, 2], 1) + first_k[0, 2]).astype(np.int64)
-    v = np.round(first_k[1, 1] * moved[:, 1] / np.where(ahead, moved[:, 2], 1) + first_k[1, 2]).astype(np.int64)
-    inside = ahead & (u >= 0) & (u < first.shape[1]) & (v >= 0) & (v < first.shape[0])
+    u, v, z, inside = project(points, first_k, np.eye(4), first.shape)
     seen = first[v[inside], u[inside]]
-    agree = np.isfinite(seen) & (np.abs(seen - moved[inside, 2]) <= DEPTH_TOLERANCE * moved[inside, 2])
-    return float(agree.sum()) / len(z)
+    agree = np.isfinite(seen) & (np.abs(seen - z[inside]) <= DEPTH_TOLERANCE * z[inside])
+    return float(agree.sum()) / len(points)
 
 
 def depth_checked_cameras(context: ToolContext) -> ReconstructionResult:

@@ -11,7 +11,6 @@ poses and points by hand.
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any, Literal
 
 import numpy as np
@@ -131,7 +130,7 @@ def relative_quadrant(context: ToolContext, args: QuadrantArgs) -> dict[str, Any
     poses = cameras.poses_c2w.astype(np.float64)
     to_gravity = gravity_alignment(poses)
     names = tuple(dict.fromkeys(name for name in (args.standing_at, args.target_object) if name))
-    with context.posed_by(cameras) if args.poses == "depth_checked" else contextlib.nullcontext():
+    with context.posed_by(cameras):  # the objects are placed with the same cameras as the viewpoint
         centers, counts = object_anchors(context, names) if names else ([], {})
     anchors = dict(zip(names, centers))
 
