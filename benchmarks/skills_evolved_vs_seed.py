@@ -2,7 +2,8 @@
 
 One run, side by side, on a spatial_synth dataset generated for it and served by oracle experts
 with the documented scene-dependent failure modes switched on (`skill3d_experts.noise`): metric
-depth that overestimates far surfaces (large rooms suffer), a reconstruction whose point maps
+depth that overestimates far surfaces and misjudges each far object by its own factor (large
+rooms suffer; a single picture's depth order too), a reconstruction whose point maps
 carry one scale drift per scene when the camera path is shorter than 4 m (small rooms suffer), a
 two-view reconstruction that sometimes puts the second camera on the wrong side of the first (the
 closer the two cameras, the likelier), text-prompted segmentation that merges adjacent instances
@@ -63,7 +64,7 @@ from skill3d_eval.tools import SceneMemoryStore, default_toolset
 from skill3d_eval.trajectory_log import TrajectoryLog
 
 # The world's failure modes (config parameters of every oracle model; see skill3d_experts.noise).
-NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "reconstruction_drift": "0.2", "reconstruction_baseline_m": "4", "two_view_flip_rate": "0.6", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
+NOISE = {"depth_error_per_m": "0.25", "depth_range_m": "4", "depth_object_error_per_m": "0.25", "reconstruction_drift": "0.2", "reconstruction_baseline_m": "4", "two_view_flip_rate": "0.6", "merge_gap_px": "15", "merge_min_instances": "4", "detection_min_area_px": "900"}
 FRAMES, WIDTH, HEIGHT = 16, 320, 240
 BOOTSTRAP = 2000
 TARGETS = {

@@ -35,7 +35,7 @@ KNOWN_PARAMETERS = frozenset({
     "backend", "oracle_root", "checkpoint", "torch_threads", "text_detector",
     "fov_deg", "box_threshold", "scale",
     "noise_seed", "depth_scale_error", "box_jitter_px", "miss_rate", "pose_noise_deg", "pose_noise_m", "angle_noise_deg",
-    "depth_error_per_m", "depth_range_m", "reconstruction_drift", "reconstruction_baseline_m", "two_view_flip_rate", "merge_gap_px", "merge_min_instances", "detection_min_area_px",
+    "depth_error_per_m", "depth_range_m", "depth_object_error_per_m", "reconstruction_drift", "reconstruction_baseline_m", "two_view_flip_rate", "merge_gap_px", "merge_min_instances", "detection_min_area_px",
 })
 
 

@@ -45,7 +45,7 @@ class OracleDepth:
         if truth.depth.shape != image.shape[:2]:
             raise ValueError(f"stored depth {truth.depth.shape} does not match the image {image.shape[:2]}")
         scale = self.noise.depth_scale(key)
-        depth = self.noise.bias_depth(truth.depth)
+        depth = self.noise.bias_depth(truth.depth, truth.instances, truth.scene)
         meta: dict[str, Any] = {"frame_key": key, "scene": truth.scene, "frame_index": truth.frame_index}
         if self.noise.enabled:
             meta["noise"] = {**self.noise.describe(), "applied_depth_scale": scale}

@@ -24,6 +24,7 @@ result can be traced to its cause:
 | key | failure | used by |
 | --- | --- | --- |
 | `depth_error_per_m`, `depth_range_m` | metric depth is right for views within its range and overestimates views beyond it: a frame whose median depth m exceeds the range is scaled by 1 + k·(m − range) (k = 0.1, range 4 m: a view 5 m deep reads 10 % too far), so large rooms suffer | depth |
+| `depth_object_error_per_m` | beyond the same range, depth judges each object by its apparent size against what the model expects of its category, so every object reads at its own wrong distance: in a view whose median depth m exceeds `depth_range_m`, an object's pixels are scaled by exp(σ·n), σ = k·(m − range), n drawn once per (scene, object), on top of the view's bias. Which of two far objects is nearer, or nearer to a third, can come out wrong; the room's own surfaces keep the view's bias only (k 0.25, range 4 m: in a view 6 m deep, one object in three reads at least 40 % off) | depth |
 | `reconstruction_drift`, `reconstruction_baseline_m` | multi-view point maps come out scaled by 1 ± drift·√(16 / views)·max(0, B − baseline) about the first camera (B: the baseline the reconstruction needs; baseline: the largest distance of a camera from the first; sign seeded per first frame): one consistent error per scene, none for a camera path that reaches B, larger with fewer views and the shorter the path, as when parallax is small (drift 0.2, B 4 m: a 3 m baseline reads 20 % off; a shrinking scale stops at 0.1). The mirror image of the depth range: reconstruction fails in the small rooms that depth gets right | reconstruction (point maps) |
 | `two_view_flip_rate` | a reconstruction from exactly two views returns the second camera on the wrong side of the first (its translation reversed, its rotation right: the decomposition's other solution) with probability rate·max(0, 1 − baseline / B), B = `reconstruction_baseline_m`, seeded per pair of views. Two views are all BLINK and MMSI-Bench give, and with little parallax nothing else tells the two solutions apart; more views fix it, so video questions never see it (rate 0.6, B 4 m: a 1 m step reverses 45 % of the time, a 3 m one 15 %) | reconstruction (poses and point maps) |
 | `merge_gap_px`, `merge_min_instances` | in a view showing at least `merge_min_instances` objects (any category), a text-prompted segmentation returns same-category instances whose boxes come within `merge_gap_px` pixels of each other as one instance (chairs around a table become one mask): clutter merges objects | segmentation (text prompts) |
@@ -52,6 +53,7 @@ class OracleNoise:
     angle_noise_deg: float = 0.0
     depth_error_per_m: float = 0.0
     depth_range_m: float = 0.0
+    depth_object_error_per_m: float = 0.0
     reconstruction_drift: float = 0.0
     reconstruction_baseline_m: float = 0.0
     two_view_flip_rate: float = 0.0
@@ -79,6 +81,7 @@ class OracleNoise:
             angle_noise_deg=float_param(model, params, "angle_noise_deg", 0.0),
             depth_error_per_m=float_param(model, params, "depth_error_per_m", 0.0),
             depth_range_m=float_param(model, params, "depth_range_m", 0.0),
+            depth_object_error_per_m=float_param(model, params, "depth_object_error_per_m", 0.0),
             reconstruction_drift=float_param(model, params, "reconstruction_drift", 0.0),
             reconstruction_baseline_m=float_param(model, params, "reconstruction_baseline_m", 0.0),
             two_view_flip_rate=flip_rate,
@@ -120,13 +123,20 @@ class OracleNoise:
             return np.ones(count, dtype=bool)
         return self.rng("miss", frame_key, prompt).random(count) >= self.miss_rate
 
-    def bias_depth(self, depth: np.ndarray) -> np.ndarray:
-        """Views deeper than the range read too far: d -> d·(1 + depth_error_per_m·max(0, median(d) − depth_range_m))."""
-        if not self.depth_error_per_m:
+    def bias_depth(self, depth: np.ndarray, instances: np.ndarray | None = None, scene: str = "") -> np.ndarray:
+        """Views deeper than the range read too far: d -> d·(1 + depth_error_per_m·max(0, median(d) − depth_range_m)),
+        and each object in them (`instances`: ids > 0) by its own further factor exp(depth_object_error_per_m·(median(d) − depth_range_m)·n)."""
+        if not (self.depth_error_per_m or self.depth_object_error_per_m):
             return depth
         valid = depth[np.isfinite(depth) & (depth > 0)]
         beyond = max(0.0, float(np.median(valid)) - self.depth_range_m) if valid.size else 0.0
-        return (depth * np.float32(1 + self.depth_error_per_m * beyond)).astype(np.float32)
+        biased = depth * np.float32(1 + self.depth_error_per_m * beyond)
+        if self.depth_object_error_per_m and beyond > 0 and instances is not None:
+            sigma = self.depth_object_error_per_m * beyond
+            for instance in np.unique(instances[instances > 0]):
+                factor = np.exp(sigma * self.rng("depth_object", scene, int(instance)).standard_normal())
+                biased[instances == instance] *= np.float32(factor)
+        return biased.astype(np.float32)
 
     def reconstruction_scale(self, frame_keys: Sequence[str], baseline_m: float) -> float:
         """One scale error per scene (seeded by its first view): none once the camera path reaches

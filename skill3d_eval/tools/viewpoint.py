@@ -19,10 +19,10 @@ from pydantic import BaseModel, Field
 from skill3d_eval.experts import ReconstructionResult
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
-from skill3d_eval.tools.geometry import back_project, gravity_alignment
+from skill3d_eval.tools.geometry import back_project, gravity_alignment, transform
 from skill3d_eval.tools.perception import ImageIndex
 from skill3d_eval.tools.pose_check import depth_checked_cameras
-from skill3d_eval.tools.spatial import object_anchors, quadrant, signed_angle
+from skill3d_eval.tools.spatial import Geometry, GeometryField, object_anchors, quadrant, signed_angle
 from skill3d_eval.tools.spec import Tool
 
 
@@ -47,6 +47,18 @@ def _cameras(context: ToolContext, poses: Poses) -> ReconstructionResult:
 class ObjectDepthArgs(BaseModel):
     image: int = ImageIndex
     categories: list[str] = Field(min_length=1, max_length=8, description="Object categories to measure, e.g. the options' objects.")
+    geometry: Geometry = GeometryField
+
+
+def _camera_points(context: ToolContext, index: int, mask: np.ndarray, geometry: Geometry) -> np.ndarray:
+    """The masked pixels as points in image `index`'s own camera frame, from its depth map or from the
+    reconstruction's point map of it (moved out of the reconstruction's frame with that image's pose)."""
+    if geometry == "depth":
+        depth = context.depth(index)
+        return back_project(depth.depth, mask, depth.intrinsics)
+    points = context.point_maps()[index][mask]
+    points = points[np.isfinite(points).all(axis=1)]
+    return transform(points, np.linalg.inv(context.cameras().poses_c2w[index]))
 
 
 def object_depths(context: ToolContext, args: ObjectDepthArgs) -> dict[str, Any]:
@@ -57,13 +69,12 @@ def object_depths(context: ToolContext, args: ObjectDepthArgs) -> dict[str, Any]
     points reach from the object's nearest corner to its far top edge, so the middle of their
     depth range is the depth of its centre; the nearest visible point is reported beside it. A
     category with several instances in the image stands for its most visible one."""
-    depth = context.depth(args.image)
     centers: dict[str, float] = {}
     nearest: dict[str, float] = {}
     counts: dict[str, int] = {}
     for name in args.categories:
         masks = context.segment(args.image, name).masks
-        cloud = back_project(depth.depth, max(masks, key=np.count_nonzero), depth.intrinsics) if len(masks) else np.zeros((0, 3))
+        cloud = _camera_points(context, args.image, max(masks, key=np.count_nonzero), args.geometry) if len(masks) else np.zeros((0, 3))
         if not len(cloud):
             raise ToolError(f"no {name!r} with valid depth in image {args.image}")
         z = cloud[:, 2]

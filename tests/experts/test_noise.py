@@ -85,6 +85,25 @@ def test_scene_dependent_failure_modes_follow_what_the_frame_shows(oracle_frames
     served = OracleDepth(store, noisy(depth_error_per_m="0.1", depth_range_m="1")).predict(frame.image).depth
     np.testing.assert_allclose(served, frame.truth.depth * (1 + 0.1 * (np.median(frame.truth.depth) - 1)), rtol=1e-5)
 
+    # beyond the range each object also reads at its own wrong depth, drawn once per (scene, object), the further the worse
+    objects = noisy(depth_object_error_per_m="0.3", depth_range_m="4")
+    instances = np.array([[0, 1], [2, 2]])
+    np.testing.assert_array_equal(objects.bias_depth(near, np.zeros((4, 4), int), "s"), near)
+    within = objects.bias_depth(np.full((2, 2), 3.0, np.float32), instances, "s")
+    np.testing.assert_array_equal(within, np.full((2, 2), 3.0))  # a view within the range: exact, objects too
+    beyond = objects.bias_depth(np.full((2, 2), 5.0, np.float32), instances, "s")
+    assert beyond[0, 0] == 5.0 and beyond[1, 0] == beyond[1, 1] != 5.0 != beyond[0, 1] != beyond[1, 0]  # the room exact, each object its own factor
+    further = objects.bias_depth(np.full((2, 2), 6.0, np.float32), instances, "s")
+    np.testing.assert_allclose(np.log(further / 6), 2 * np.log(beyond / 5), rtol=1e-5)  # same object, twice as far beyond: twice the log error
+    assert not np.array_equal(objects.bias_depth(np.full((2, 2), 5.0, np.float32), instances, "other scene"), beyond)
+    factors = [objects.bias_depth(np.full((1, 2), 5.0, np.float32), np.array([[0, i]]), "s")[0, 1] / 5 for i in range(1, 400)]
+    assert np.std(np.log(factors)) == pytest.approx(0.3, rel=0.15)  # 1 m beyond: σ = k
+    served = OracleDepth(store, noisy(depth_object_error_per_m="0.3", depth_range_m="0")).predict(frame.image).depth
+    objects_in_view = np.unique(frame.truth.instances[frame.truth.instances > 0])
+    ratios = [np.unique(np.round(served[frame.truth.instances == i] / frame.truth.depth[frame.truth.instances == i], 4)) for i in objects_in_view]
+    assert all(len(r) == 1 for r in ratios) and len({float(r[0]) for r in ratios}) == len(objects_in_view) >= 2
+    np.testing.assert_array_equal(served[frame.truth.instances == 0], frame.truth.depth[frame.truth.instances == 0])
+
     drift = noisy(reconstruction_drift="0.08", reconstruction_baseline_m="3")
     assert abs(drift.reconstruction_scale(["k"] * 16, 2.0) - 1) == pytest.approx(0.08)  # 1 m short of the baseline it needs
     assert abs(drift.reconstruction_scale(["k"] * 4, 2.0) - 1) == pytest.approx(0.16)  # fewer views, larger drift

@@ -66,6 +66,32 @@ def test_object_depths_orders_objects_as_their_centres_depths(synth_root, synth_
 
 
 @pytest.mark.integration
+def test_reconstruction_geometry_keeps_the_order_that_per_object_depth_errors_break(synth_root, tmp_path):
+    """Depth that misjudges every object by its own factor (`depth_object_error_per_m`, every view beyond
+    the range) swaps some CV-Bench answers; the reconstruction's point map of the same picture is
+    off by one scale for the whole view, so its depths and distances keep every answer."""
+    misjudging = {"depth_object_error_per_m": "0.3", "depth_range_m": "0"}
+    swapped = answered = 0
+    with oracle_server(synth_root / "oracle", models=["depth", "reconstruction", "segmentation"], log_file=tmp_path / "triton.log", parameters=misjudging) as server, ExpertsClient(server.grpc_url) as client:
+        for sample, row, scene in _rows(synth_root, "spatial_synth_cv3d"):
+            rotation, eye = _camera(scene, row["frame_indices"][0])
+            context = ToolContext(sample, client)
+            if sample.task_type == "Depth":
+                truths = [float((rotation.T @ (np.asarray(scene.objects_of(name)[0].center) - eye))[2]) for name in sample.options]
+                by_depth, rebuilt = (_call(context, "object_depths", {"image": 0, "categories": sample.options, "geometry": geometry})["center_depth_m"] for geometry in ("depth", "reconstruction"))
+            else:
+                reference = PATTERNS["Distance"].fullmatch(row["question"])["target"]
+                anchor = np.asarray(scene.objects_of(reference)[0].center)
+                truths = [float(np.linalg.norm(np.asarray(scene.objects_of(name)[0].center) - anchor)) for name in sample.options]
+                by_depth, rebuilt = (_call(context, "compare_distances", {"reference": reference, "candidates": sample.options, "geometry": geometry})["center_distance_m"] for geometry in ("depth", "reconstruction"))
+            truth = int(np.argmin(truths))
+            assert int(np.argmin([rebuilt[name] for name in sample.options])) == truth, (sample.sample_id, rebuilt, truths)
+            swapped += int(np.argmin([by_depth[name] for name in sample.options])) != truth
+            answered += 1
+    assert answered >= 20 and swapped >= 2, (answered, swapped)
+
+
+@pytest.mark.integration
 def test_camera_motion_is_the_second_camera_in_the_first_cameras_frame(synth_root, synth_triton):
     with ExpertsClient(synth_triton.grpc_url) as client:
         for sample, row, scene in _rows(synth_root, "spatial_synth_blink"):
