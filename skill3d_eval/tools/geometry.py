@@ -56,6 +56,18 @@ def transform(points: np.ndarray, pose: np.ndarray) -> np.ndarray:
     return points @ pose[:3, :3].T + pose[:3, 3]
 
 
+def to_camera(points: np.ndarray, pose_c2w: np.ndarray) -> np.ndarray:
+    """World points [N,3] in the frame of the camera `pose_c2w` (the inverse of `transform`)."""
+    return (points - pose_c2w[:3, 3]) @ pose_c2w[:3, :3]
+
+
+def masked_points(point_map: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The finite points [N,3] of a reconstruction's point map [H,W,3] under `mask`: the point-map
+    twin of `back_project`."""
+    points = point_map[mask]
+    return points[np.isfinite(points).all(axis=1)]
+
+
 @dataclass(frozen=True, eq=False)
 class DepthView:
     """One image's metric z-depth [H,W] with its pinhole K [3,3] and camera-to-world pose [4,4]."""
@@ -100,7 +112,7 @@ class FreeSpace:
 def project(points: np.ndarray, intrinsics: np.ndarray, pose_c2w: np.ndarray, shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(u, v, z, inside) of world points [N,3] seen by the camera `pose_c2w`: their nearest pixel,
     their z-depth, and which lie ahead of it and inside an image of `shape` (u, v are -1 behind it)."""
-    camera = (points - pose_c2w[:3, 3]) @ pose_c2w[:3, :3]
+    camera = to_camera(points, pose_c2w)
     z = camera[:, 2]
     ahead = z > 1e-6
     u = np.full(len(points), -1)

@@ -21,6 +21,7 @@ from skill3d_eval.tools.geometry import (
     cloud_gap,
     gravity_alignment,
     group_detections,
+    masked_points,
     transform,
     upright_box,
 )
@@ -81,8 +82,7 @@ def locate_clouds(context: ToolContext, category: str, geometry: Geometry = "dep
         if geometry == "reconstruction":
             point_map = context.point_maps()[index]
             for mask in found:
-                points = point_map[mask]
-                points = points[np.isfinite(points).all(axis=1)]
+                points = masked_points(point_map, mask)
                 if len(points):
                     clouds.append(points @ to_gravity.T)
                     seen_in.append(index)

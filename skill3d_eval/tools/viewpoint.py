@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from skill3d_eval.experts import ReconstructionResult
 from skill3d_eval.tools.context import ToolContext
 from skill3d_eval.tools.errors import ToolError
-from skill3d_eval.tools.geometry import back_project, gravity_alignment, transform
+from skill3d_eval.tools.geometry import back_project, gravity_alignment, masked_points, to_camera
 from skill3d_eval.tools.perception import ImageIndex
 from skill3d_eval.tools.pose_check import depth_checked_cameras
 from skill3d_eval.tools.spatial import Geometry, GeometryField, object_anchors, quadrant, signed_angle
@@ -56,9 +56,7 @@ def _camera_points(context: ToolContext, index: int, mask: np.ndarray, geometry:
     if geometry == "depth":
         depth = context.depth(index)
         return back_project(depth.depth, mask, depth.intrinsics)
-    points = context.point_maps()[index][mask]
-    points = points[np.isfinite(points).all(axis=1)]
-    return transform(points, np.linalg.inv(context.cameras().poses_c2w[index]))
+    return to_camera(masked_points(context.point_maps()[index], mask), context.cameras().poses_c2w[index])
 
 
 def object_depths(context: ToolContext, args: ObjectDepthArgs) -> dict[str, Any]:
