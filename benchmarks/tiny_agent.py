@@ -15,7 +15,9 @@ answer. Every step is the project's real one:
    rollouts on the Triton experts), both with `train/configs/*_tiny_agent.yaml`;
 7. `python -m train.reward_eval` of both checkpoints on the validation split (scenes neither saw);
 8. lmms-eval on the *test* split: the GRPO checkpoint in-process (`llm_backend=transformers`,
-   offered the same two tools) and the `chance_frequency` baseline on the same questions.
+   offered the same two tools), the `chance_frequency` and `chance_random` baselines and the
+   teacher's `program` policy on the same questions, each run in `runs/<name>/`;
+9. `skill3d-eval leaderboard` over those four runs (paired against chance_frequency).
 
 RESULT lines: the valid tool-call rate of the lmms-eval run's turns, its score minus chance on
 counting + absolute distance, and the GRPO checkpoint's mean reward minus the SFT one's on the
@@ -44,7 +46,7 @@ from skill3d_eval.data.local_task import write_local_task
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.experts import oracle_server
 from skill3d_eval.settings import REPO_ROOT
-from skill3d_eval.synth.generate import generate
+from skill3d_eval.synth.generate import GENERATOR_VERSION, generate
 from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl
 from skill3d_eval.trajectory_log import read_trajectories
 
@@ -58,9 +60,12 @@ TOOLS = ("locate_objects", "measure_distance")
 INVALID = {"unknown_tool", "invalid_arguments"}
 TARGETS = {"tiny_agent_valid_tool_call_rate": (">=", 0.9), "tiny_agent_minus_chance_frequency": (">=", 30.0), "grpo_minus_sft_reward": (">", 0.0)}
 CONFIGS = REPO_ROOT / "train" / "configs"
-# One line per tool instead of its JSON schema: a short prompt, the same in SFT, GRPO rollouts and evaluation.
-TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_compact_tools.jinja"
+# The system turn is the tools alone, one line each: a short prompt, the same in SFT, GRPO rollouts and evaluation.
+TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_tiny_agent.jinja"
 PYTHON = sys.executable
+# The runs of the test split the leaderboard compares: the tiny agent beside the baselines and the
+# teacher's own policy with the same oracle experts (the ceiling of what copying can reach).
+LEADERBOARD = ("tiny-agent", "chance_frequency", "chance_random", "program")
 
 
 class Clock:
@@ -75,6 +80,18 @@ class Clock:
         self.seconds[stage] = time.perf_counter() - began
         print(f"[{stage}] {self.seconds[stage]:.1f} s", flush=True)
         return result
+
+
+def generate_once(out: Path, **knobs) -> None:
+    """`synth generate`, unless `out` already holds this generator's dataset made with these very
+    knobs (a rerun with the same `--work` then starts from the teacher; anything else regenerates)."""
+    meta = out / "meta.json"
+    if meta.is_file():
+        made = json.loads(meta.read_text())
+        if made.get("generator_version") == GENERATOR_VERSION and all(made["args"].get(key) == value for key, value in knobs.items()):
+            print(f"reusing {out} (same generator and knobs)")
+            return
+    generate(out, progress=False, workers=2, **knobs)
 
 
 def subset_dataset(source: Path, out: Path) -> Path:
@@ -192,20 +209,24 @@ def main() -> int:
 def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     clock = Clock()
     total = scenes.train + scenes.test
-    clock.run("synth generate", generate, work / "synth", scenes=total, test_fraction=scenes.test / total, frames=4, width=128, height=96,
-              progress=False, workers=2)
+    clock.run("synth generate", generate_once, work / "synth", scenes=total, test_fraction=scenes.test / total, frames=4, width=128, height=96)
     data = subset_dataset(work / "synth", work / "data")
     tasks = task_yamls(work, data)
     export, tiny, sft, grpo = work / "export", work / "tiny", work / "sft", work / "grpo"
     sft_config, grpo_config = CONFIGS / "sft_tiny_agent.yaml", CONFIGS / "grpo_tiny_agent.yaml"
     quick_sft = ["--set", "num_train_epochs=1"] if quick else []
     quick_grpo = ["--set", "max_steps=2"] if quick else []
+    runs = work / "runs"
+
+    def evaluate(stage: str, name: str, split: str, model_args: dict) -> Path:
+        """One lmms-eval run in the layout the leaderboard reads: runs/<name>/{lmms_eval,trajectories}."""
+        args = {"output_dir": runs / name, "run_name": "trajectories", "concurrency": 2, **model_args}
+        return clock.run(stage, run_lmms_eval, [tasks[split]], args, runs / name / "lmms_eval", extra=["--include_path", str(work / "tasks")])
+
     with oracle_server(work / "synth" / "oracle", log_file=work / "triton.log") as server:
         url = server.grpc_url
-        common = {"triton_url": url, "output_dir": work / "runs", "concurrency": 2}
-        clock.run("teacher (program, train split)", run_lmms_eval, [tasks["train"]], {"policy": "program", "run_name": "teacher", **common},
-                  work / "out" / "teacher", extra=["--include_path", str(work / "tasks")])
-        clock.run("export", run, [str(Path(PYTHON).parent / "skill3d-eval"), "train", "export", str(work / "runs" / "teacher" / "trajectories.jsonl"),
+        evaluate("teacher (program, train split)", "teacher", "train", {"policy": "program", "triton_url": url})
+        clock.run("export", run, [str(Path(PYTHON).parent / "skill3d-eval"), "train", "export", str(runs / "teacher" / "trajectories" / "trajectories.jsonl"),
                                   "--out", str(export), "--dataset", str(data), "--split", "train", "--validation-fraction", str(scenes.validation / scenes.train),
                                   "--tools", ",".join(TOOLS)], work / "export.log")
         clock.run("build tiny model", build_tiny_qwen_vl, tiny, corpus=export_corpus(export), hidden_size=64, layers=2,
@@ -221,12 +242,14 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
                                                    "--data", str(export), "--triton-url", url, "--split", "validation", "--out", str(out)],
                       work / f"reward_eval_{name}.log")
             rewards[name] = json.loads(out.read_text())
-        agent_args = {"policy": "tool_agent", "llm_backend": "transformers", "model": grpo, "tools": "|".join(TOOLS), "scene_memory": "false",
-                      "max_turns": 3, "max_tokens": 64, "run_name": "tiny-agent", **common, "concurrency": 1}
-        agent = clock.run("lmms-eval tiny agent (test)", run_lmms_eval, [tasks["test"]], agent_args, work / "out" / "tiny-agent",
-                          extra=["--include_path", str(work / "tasks")])
-        chance = clock.run("lmms-eval chance_frequency (test)", run_lmms_eval, [tasks["test"]], {"policy": "chance_frequency", "run_name": "chance", **common},
-                           work / "out" / "chance", extra=["--include_path", str(work / "tasks")])
+        agent = evaluate("lmms-eval tiny agent (test)", "tiny-agent", "test", {
+            "policy": "tool_agent", "llm_backend": "transformers", "model": grpo, "tools": "|".join(TOOLS), "scene_memory": "false",
+            "max_turns": 3, "max_tokens": 64, "triton_url": url, "concurrency": 1})
+        chance = evaluate("lmms-eval chance_frequency (test)", "chance_frequency", "test", {"policy": "chance_frequency"})
+        evaluate("lmms-eval chance_random (test)", "chance_random", "test", {"policy": "chance_random"})
+        evaluate("lmms-eval program (test)", "program", "test", {"policy": "program", "triton_url": url})
+    clock.run("leaderboard", run, [str(Path(PYTHON).parent / "skill3d-eval"), "leaderboard", *(str(runs / name) for name in LEADERBOARD),
+                                   "--reference", "chance_frequency", "--out", str(work / "leaderboard")], work / "leaderboard.log")
 
     agent_scores, chance_scores = scored_samples(agent), scored_samples(chance)
     assert agent_scores.keys() == chance_scores.keys(), "the two runs answered different questions"
@@ -236,7 +259,7 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     per_type = {kind: (100 * sum(agent_scores[d][1] for d in ids if agent_scores[d][0] == kind) / max(1, sum(agent_scores[d][0] == kind for d in ids)),
                        100 * sum(chance_scores[d][1] for d in ids if chance_scores[d][0] == kind) / max(1, sum(chance_scores[d][0] == kind for d in ids)))
                 for kind in TYPES}
-    rate, calling = valid_tool_call_rate(work / "runs" / "tiny-agent" / "trajectories.jsonl")
+    rate, calling = valid_tool_call_rate(runs / "tiny-agent" / "trajectories" / "trajectories.jsonl")
     reward_gain = rewards["grpo"]["reward"] - rewards["sft"]["reward"]
     training = sum(clock.seconds[stage] for stage in ("build tiny model", "sft", "grpo"))
     card = add_evaluation(grpo, {
@@ -254,6 +277,8 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
         parts = ", ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in sorted(rewards[name].items()) if k.startswith("rewards/") and k.endswith("/mean"))
         print(f"  {name:<5} reward {rewards[name]['reward']:.4f} ({parts})")
     print(f"model card: {grpo / 'README.md'} (train data sha256 {card.data.train_sha256[:16]}…)")
+    board = (work / "leaderboard" / "leaderboard.md").read_text()
+    print(f"\nleaderboard ({work / 'leaderboard'}):\n" + board[board.index("\n## ") + 1:board.index("\n_scores in %")])
     print("wall times: " + ", ".join(f"{stage} {seconds:.0f} s" for stage, seconds in clock.seconds.items()))
     print(f"training total (build + SFT + GRPO): {training / 60:.1f} min")
     print(result_line("tiny_agent_valid_tool_call_rate", rate))

@@ -50,6 +50,18 @@ def parse_args(description: str, argv: list[str] | None = None) -> RunConfig:
     return load_config(args.config, args)
 
 
+def _scalar(text: str) -> Any:
+    """A `--set` value as YAML reads it, except that `5e-4` is a number: YAML 1.1 (PyYAML) wants
+    `5.0e-4` and would hand TRL the string "5e-4", which fails deep inside the optimizer."""
+    value = yaml.safe_load(text)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
+
+
 def load_config(path: Path, overrides: argparse.Namespace | None = None) -> RunConfig:
     if not path.is_file():
         raise ConfigError(f"--config {path}: no such file")
@@ -69,7 +81,7 @@ def load_config(path: Path, overrides: argparse.Namespace | None = None) -> RunC
             key, sep, value = item.partition("=")
             if not sep or not key:
                 raise ConfigError(f"--set {item!r}: expected KEY=VALUE")
-            raw.setdefault("trl", {})[key] = yaml.safe_load(value)
+            raw.setdefault("trl", {})[key] = _scalar(value)
     try:
         return RunConfig.model_validate(raw)
     except ValidationError as exc:

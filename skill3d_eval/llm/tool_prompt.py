@@ -5,8 +5,9 @@ template has to. Qwen2.5-VL's stock template has no `tools` branch: handed `tool
 the chat without them, silently, and the model never learns that a tool exists. So each
 checkpoint's template is probed once, with a probe tool and a probe system message:
 
-- `chat_template`: the probe tool's name and description appear in the prompt, so the template
-  renders tools itself (Qwen2.5, Qwen3, Qwen3-VL templates) and is used as is.
+- `chat_template`: the probe tool's name appears in the prompt, so the template renders tools
+  itself (Qwen2.5, Qwen3, Qwen3-VL templates, or one that writes only names and arguments, as
+  `train/templates/qwen3_vl_tiny_agent.jinja` does) and is used as is.
 - `hermes_system_block`: they do not, but the system message does. The schemas then go into the
   system message as the Hermes block Qwen2.5's and Qwen3's templates write (`# Tools`, one JSON
   schema per line inside `<tools></tools>`, and the instruction to reply with
@@ -65,7 +66,7 @@ def probe_tool_rendering(render: Render, checkpoint: str) -> ToolRendering:
         native = render(messages, [_PROBE_TOOL])
     except (TemplateError, ValueError, TypeError) as exc:
         native = f"(rendering with tools= failed: {exc})"
-    if function["name"] in native and function["description"] in native:
+    if function["name"] in native:
         return "chat_template"
     try:
         plain = render(messages, None)

@@ -7,6 +7,7 @@ operations of `FinalComputation`.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from functools import lru_cache
@@ -94,7 +95,11 @@ def compute_final(final: FinalComputation, observations: list[dict[str, Any]], o
         raise WorkflowError(f"final computation reads step {final.step}, only {len(observations)} steps ran")
     value = read_path(observations[final.step], final.path)
     if final.op == "value":
-        return format_number(_number(value, final.path) * final.scale)
+        number = _number(value, final.path)
+        # A number read as it stands is answered in the observation's own digits (5.454, not 5.45):
+        # the answer is then a copy of the evidence, which is what a trained agent learns from these
+        # trajectories; scoring reduces both forms alike (`normalize_answer`).
+        return json.dumps(value) if final.scale == 1 else format_number(number * final.scale)
     if final.op == "count":
         if not isinstance(value, list):
             raise WorkflowError(f"{final.path!r} is not a list")

@@ -54,6 +54,9 @@ def test_option_slots_and_list_arguments():
     ("final", "observations", "options", "expected"),
     [
         (FinalComputation(op="value", path="count"), [{"count": 3}], [], "3"),
+        # read as it stands: the observation's own digits, which a trained agent copies
+        (FinalComputation(op="value", path="closest_point_distance_m"), [{"closest_point_distance_m": 5.454}], [], "5.454"),
+        (FinalComputation(op="value", path="size_m", scale=100), [{"size_m": 0.45678}], [], "45.68"),
         (FinalComputation(op="count", path="instances"), [{"instances": [{}, {}]}], [], "2"),
         (FinalComputation(op="max", path="instances.0.size_m", scale=100), [{"instances": [{"size_m": [0.5, 1.234, 0.2]}]}], [], "123.4"),
         (FinalComputation(op="distance", path="c", step_b=1, path_b="c"), [{"c": [0, 0, 0]}, {"c": [3, 4, 0]}], [], "5"),

@@ -26,6 +26,9 @@ def test_command_line_overrides_the_yaml(tmp_path):
     assert (config.model, config.output_dir, config.tools.triton_url) == ("m", tmp_path, "h:1")
     assert config.tools.names == ["locate_objects", "measure_distance"]
     assert config.trl["max_steps"] == 7 and config.trl["beta"] == 0.1
+    # exponent notation is a number (PyYAML alone reads "5e-4" as a string), other words stay text
+    config = parse_args("x", ["--config", str(CONFIGS / "grpo_tiny.yaml"), "--set", "learning_rate=5e-4", "--set", "lr_scheduler_type=cosine", "--set", "report_to=none"])
+    assert config.trl["learning_rate"] == 5e-4 and config.trl["lr_scheduler_type"] == "cosine" and config.trl["report_to"] == "none"
 
 
 def test_bad_configs_name_the_problem(tmp_path, capsys):

@@ -5,8 +5,8 @@ policy, restricted to two tools, on a tiny Qwen2.5-VL that carries our tools tem
 collator's batch must hold the tool schemas and the call, with the loss on the call and the
 answer only; the checkpoint must load with `from_pretrained` and carry a model card naming its
 training data by hash. Settings offer the model the same tools it was trained with, and the tiny
-agent's compact template prompts SFT / evaluation (declared schemas) and GRPO rollouts (schemas
-TRL derives from the tool environment's methods) with the same text.
+agent's template prompts SFT / evaluation (declared schemas) and GRPO rollouts (schemas TRL derives
+from the tool environment's methods) with the same short text.
 (That the template itself renders the schemas is `tests/llm/test_tool_prompt.py`.)
 """
 
@@ -17,6 +17,7 @@ import json
 import pytest
 from transformers import AutoModelForImageTextToText, AutoProcessor
 
+from skill3d_eval.llm.transformers_backend import TransformersEndpoint
 from skill3d_eval.settings import REPO_ROOT, Settings, SettingsError
 from skill3d_eval.sft_export import export_trajectories
 from skill3d_eval.testing.tiny_qwen_vl import build_tiny_qwen_vl, tiny_processor
@@ -29,7 +30,7 @@ from train.sft import main as sft_main
 
 OFFERED = ("locate_objects", "measure_distance")
 TOOLS_TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen2_5_vl_tools.jinja"
-COMPACT_TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_compact_tools.jinja"
+TINY_AGENT_TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_tiny_agent.jinja"
 
 
 @pytest.fixture(scope="module")
@@ -88,19 +89,23 @@ def test_settings_offer_the_trained_tools_in_their_order():
         Settings.from_model_args({"tools": "locate_objects|count_things"})
 
 
-def test_the_compact_template_prompts_declared_and_rollout_tools_alike(tmp_path):
+def test_the_tiny_agent_template_prompts_declared_and_rollout_tools_alike_in_a_short_system_turn(tmp_path):
     tools = offered_tools(list(OFFERED))
     environment = environment_factory(None, tools)()
     messages = [{"role": "system", "content": "Answer."}, {"role": "user", "content": "How many chair(s) are in this room?"}]
-    processor = tiny_processor(chat_template=COMPACT_TEMPLATE.read_text())
+    processor = tiny_processor(chat_template=TINY_AGENT_TEMPLATE.read_text())
 
     def render(offered):
         return processor.apply_chat_template(messages, tools=offered, tokenize=False, add_generation_prompt=True)
 
     declared = render(tools.openai_schemas())
     assert declared == render([getattr(environment, name) for name in OFFERED])
-    assert "\nlocate_objects(category, geometry, masks): Count and localise" in declared and "\nmeasure_distance(object_a, object_b, geometry, masks): " in declared
-    checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=COMPACT_TEMPLATE.read_text())
+    # the tools, one line each, and nothing else before the question: no instructions, no descriptions
+    assert declared.startswith("<|im_start|>system\n<tools>\nlocate_objects(category, geometry, masks)\nmeasure_distance(object_a, object_b, geometry, masks)\n</tools><|im_end|>\n<|im_start|>user\nHow many chair(s)")
+    assert "Answer." not in declared and "Count and localise" not in declared
+    checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=TINY_AGENT_TEMPLATE.read_text())
+    # the evaluation backend takes names and arguments as the template rendering tools itself
+    assert TransformersEndpoint(checkpoint).tool_rendering == "chat_template"
     tokenizer = AutoProcessor.from_pretrained(checkpoint).tokenizer
     reply = '<tool_call>\n{"name": "measure_distance", "arguments": {"object_a":"table","object_b":"sofa"}}\n</tool_call><|im_end|>'
     parsed = tokenizer.parse_response(reply, prefix="")  # how TRL's rollouts read calls
@@ -111,7 +116,7 @@ def test_the_tiny_agent_copies_names_as_one_token_it_also_scores(tmp_path):
     """words_apart: the question's "the sofa" and the call's `"sofa"` hold the same token, and with
     tied embeddings that token's output row is its input row, so copying a name is the identity."""
     texts = ["What is the direct distance between the trash can and the sofa (in meters)?", '{"object_a": "trash can", "object_b": "sofa"}']
-    checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=COMPACT_TEMPLATE.read_text(), corpus=texts * 4, words_apart=True, tied_embeddings=True)
+    checkpoint = build_tiny_qwen_vl(tmp_path / "tiny", chat_template=TINY_AGENT_TEMPLATE.read_text(), corpus=texts * 4, words_apart=True, tied_embeddings=True)
     tokenizer = AutoProcessor.from_pretrained(checkpoint).tokenizer
     question, call = (tokenizer.tokenize(text) for text in texts)
     for word in ("trash", "can", "sofa"):
