@@ -63,6 +63,8 @@ CONFIGS = REPO_ROOT / "train" / "configs"
 # The system turn is the tools alone, one line each: a short prompt, the same in SFT, GRPO rollouts and evaluation.
 TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_tiny_agent.jinja"
 PYTHON = sys.executable
+# The project's CLI of this interpreter's environment.
+CLI = str(Path(PYTHON).parent / "skill3d-eval")
 # The runs of the test split the leaderboard compares: the tiny agent beside the baselines and the
 # teacher's own policy with the same oracle experts (the ceiling of what copying can reach).
 LEADERBOARD = ("tiny-agent", "chance_frequency", "chance_random", "program")
@@ -226,7 +228,7 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     with oracle_server(work / "synth" / "oracle", log_file=work / "triton.log") as server:
         url = server.grpc_url
         evaluate("teacher (program, train split)", "teacher", "train", {"policy": "program", "triton_url": url})
-        clock.run("export", run, [str(Path(PYTHON).parent / "skill3d-eval"), "train", "export", str(runs / "teacher" / "trajectories" / "trajectories.jsonl"),
+        clock.run("export", run, [CLI, "train", "export", str(runs / "teacher" / "trajectories" / "trajectories.jsonl"),
                                   "--out", str(export), "--dataset", str(data), "--split", "train", "--validation-fraction", str(scenes.validation / scenes.train),
                                   "--tools", ",".join(TOOLS)], work / "export.log")
         clock.run("build tiny model", build_tiny_qwen_vl, tiny, corpus=export_corpus(export), hidden_size=64, layers=2,
@@ -248,7 +250,7 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
         chance = evaluate("lmms-eval chance_frequency (test)", "chance_frequency", "test", {"policy": "chance_frequency"})
         evaluate("lmms-eval chance_random (test)", "chance_random", "test", {"policy": "chance_random"})
         evaluate("lmms-eval program (test)", "program", "test", {"policy": "program", "triton_url": url})
-    clock.run("leaderboard", run, [str(Path(PYTHON).parent / "skill3d-eval"), "leaderboard", *(str(runs / name) for name in LEADERBOARD),
+    clock.run("leaderboard", run, [CLI, "leaderboard", *(str(runs / name) for name in LEADERBOARD),
                                    "--reference", "chance_frequency", "--out", str(work / "leaderboard")], work / "leaderboard.log")
 
     agent_scores, chance_scores = scored_samples(agent), scored_samples(chance)
