@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -22,11 +23,14 @@ ROLLOUTS = 16
 
 @pytest.fixture(scope="session")
 def synth_root() -> Path:
+    """Scenes are rendered in one process per core, as `skill3d-eval synth generate` does: the
+    suite is otherwise idle while it waits, and any number of workers writes the same bytes
+    (tests/synth/test_synth_dataset.py)."""
     from skill3d_eval.synth.generate import GENERATOR_VERSION, generate
 
     meta = SYNTH_ROOT / "meta.json"
     if not meta.is_file() or json.loads(meta.read_text()).get("generator_version") != GENERATOR_VERSION:
-        generate(SYNTH_ROOT, progress=False)
+        generate(SYNTH_ROOT, progress=False, workers=os.cpu_count() or 1)
     return SYNTH_ROOT
 
 
