@@ -24,6 +24,7 @@ pytestmark = pytest.mark.integration
 PROMPT = "These are frames of a video of an indoor scene.\n{q}\n{post}"
 NUMERIC = "Please answer the question using a single word or phrase."
 CHOICE = "Answer with the option's letter from the given choices directly."
+REPEATS_CHECKED = 4
 
 
 @pytest.fixture(scope="module")
@@ -87,10 +88,14 @@ def test_absolute_distance_is_between_the_closest_points_and_the_centres_stay_re
 def test_a_category_with_several_instances_is_measured_at_its_closest_instance(scenes, synth_triton):
     """Counting scenes repeat categories: distance takes the closest pair, direction the most-seen
     instance. The clouds hold only what the images show, and instances of one category often
-    hide their facing sides from each other, so single estimates may overshoot; none undercuts."""
+    hide their facing sides from each other, so single estimates may overshoot; none undercuts.
+    Every training scene repeats a category; the first `REPEATS_CHECKED` of them hold two and three
+    instances of one (each scene's clouds take seconds to build from 32 frames)."""
     estimates, checked = [], 0
     with ExpertsClient(synth_triton.grpc_url) as client:
         for sample, truth in scenes:
+            if checked == REPEATS_CHECKED:
+                break
             scene = scene_from_dict(truth)
             counts = Counter(o.category for o in scene.objects)
             repeated = [c for c, n in counts.items() if n > 1]
