@@ -15,6 +15,7 @@ import pytest
 from skill3d_eval.trajectory_log import read_trajectories
 from skill3d_eval.evaluate import lmms_eval_command, run_lmms_eval
 from tests.support.scripted_llm import ScriptedLLM, answer, delayed
+from tests.support.side_by_side import side_by_side
 
 pytestmark = pytest.mark.integration
 
@@ -59,13 +60,18 @@ def test_killed_run_resumes_without_redoing_finished_samples(synth_root, synth_t
         assert not list((tmp_path / "out1").rglob("*_results.json")), "the first run should not have finished"
 
         asked_before = len(llm.requests)
-        resumed_results = run_lmms_eval(["spatial_synth"], resumed, tmp_path / "out2", limit=N)
+        # The uninterrupted reference asks its own endpoint (the same script), so this one's
+        # requests stay the resumed run's alone.
+        with ScriptedLLM(script) as reference_llm:
+            reference_args = {**args, "base_url": reference_llm.base_url, "output_dir": tmp_path / "reference"}
+            resumed_results, reference = side_by_side(
+                lambda: run_lmms_eval(["spatial_synth"], resumed, tmp_path / "out2", limit=N),
+                lambda: run_lmms_eval(["spatial_synth"], reference_args, tmp_path / "out3", limit=N),
+            )
         # One request per unfinished sample, none for finished ones (several samples can share a
         # question text, so identity is checked on the trajectory log below: a redone sample
         # would be recorded twice).
         assert len(llm.requests) - asked_before == N - len(finished)
-
-        reference = run_lmms_eval(["spatial_synth"], {**args, "output_dir": tmp_path / "reference"}, tmp_path / "out3", limit=N)
 
     assert json.loads(resumed_results.read_text())["results"] == json.loads(reference.read_text())["results"]
     assert per_sample_replies(tmp_path / "out2") == per_sample_replies(tmp_path / "out3")

@@ -24,6 +24,7 @@ from skill3d_eval.records import Trajectory
 from skill3d_eval.settings import TASKS_DIR
 from skill3d_eval.trajectory_log import TrajectoryLog, read_run_info, read_trajectories
 from tests.support.scripted_llm import ScriptedLLM, answer, delayed, http_error
+from tests.support.side_by_side import side_by_side
 
 pytestmark = pytest.mark.integration
 
@@ -210,8 +211,10 @@ def test_ctrl_c_stops_within_the_grace_period_and_the_rerun_completes(synth_root
         assert process.returncode != 0
         finished = read_trajectories(log_file)
         assert 2 <= len(finished) < limit
-        rerun = run({**args, "interrupt_grace_s": 3}, tmp_path, limit=limit, extra=("--log_samples",), out="out2")
-        reference = run({**args, "run_name": "reference"}, tmp_path, limit=limit, extra=("--log_samples",), out="out3")
+        rerun, reference = side_by_side(
+            lambda: run({**args, "interrupt_grace_s": 3}, tmp_path, limit=limit, extra=("--log_samples",), out="out2"),
+            lambda: run({**args, "run_name": "reference"}, tmp_path, limit=limit, extra=("--log_samples",), out="out3"),
+        )
     assert rerun.returncode == 0 and reference.returncode == 0, rerun.stderr[-3000:]
     assert len(read_trajectories(log_file)) == limit, "each question recorded once: the rerun asked only the rest"
     results = [json.loads(next((tmp_path / out).rglob("*_results.json")).read_text())["results"] for out in ("out2", "out3")]

@@ -11,6 +11,7 @@ import pytest
 
 from skill3d_eval.evaluate import run_lmms_eval
 from skill3d_eval.trajectory_log import read_trajectories
+from tests.support.side_by_side import side_by_side
 
 pytestmark = pytest.mark.integration
 
@@ -26,7 +27,7 @@ def test_later_questions_on_a_scene_reuse_what_earlier_ones_computed(synth_trito
         run_info = json.loads((tmp_path / "runs" / name / "run_info.json").read_text())
         return results, trajectories, run_info
 
-    with_memory, plain = run("memory", True), run("plain", False)
+    with_memory, plain = side_by_side(lambda: run("memory", True), lambda: run("plain", False))
     (results, trajectories, info), (plain_results, plain_trajectories, plain_info) = with_memory, plain
 
     assert len(trajectories) == len(plain_trajectories) == LIMIT
