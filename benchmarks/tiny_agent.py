@@ -13,15 +13,17 @@ answer. Every step is the project's real one:
 5. `build_tiny_qwen_vl` with its tokenizer trained on the export's text;
 6. `python -m train.sft`, then `python -m train.grpo` (accuracy / format / tool-use rewards, tool
    rollouts on the Triton experts), both with `train/configs/*_tiny_agent.yaml`;
-7. `python -m train.reward_eval` of both checkpoints on the validation split (scenes neither saw);
+7. `python -m train.reward_eval` of both checkpoints on the validation split (scenes neither saw),
+   with GRPO's sampling and at temperature 1;
 8. lmms-eval on the *test* split: the GRPO checkpoint in-process (`llm_backend=transformers`,
-   offered the same two tools), the `chance_frequency` and `chance_random` baselines and the
-   teacher's `program` policy on the same questions, each run in `runs/<name>/`;
-9. `skill3d-eval leaderboard` over those four runs (paired against chance_frequency).
+   offered the same two tools), its SFT checkpoint likewise, the `chance_frequency` and
+   `chance_random` baselines and the teacher's `program` policy on the same questions, each run in
+   `runs/<name>/`;
+9. `skill3d-eval leaderboard` over those five runs (paired against chance_frequency).
 
 RESULT lines: the valid tool-call rate of the lmms-eval run's turns, its score minus chance on
 counting + absolute distance, and the GRPO checkpoint's mean reward minus the SFT one's on the
-held-out questions. The metrics also go into the GRPO checkpoint's model card.
+held-out questions with GRPO's sampling. The metrics also go into the GRPO checkpoint's model card.
 
     .venv/bin/python benchmarks/tiny_agent.py [--work DIR] [--quick]
 """
@@ -41,6 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import yaml
 
 from skill3d_eval.data.local_task import write_local_task
 from skill3d_eval.evaluate import run_lmms_eval
@@ -65,9 +68,10 @@ TEMPLATE = REPO_ROOT / "train" / "templates" / "qwen3_vl_tiny_agent.jinja"
 PYTHON = sys.executable
 # The project's CLI of this interpreter's environment.
 CLI = str(Path(PYTHON).parent / "skill3d-eval")
-# The runs of the test split the leaderboard compares: the tiny agent beside the baselines and the
-# teacher's own policy with the same oracle experts (the ceiling of what copying can reach).
-LEADERBOARD = ("tiny-agent", "chance_frequency", "chance_random", "program")
+# The runs of the test split the leaderboard compares: the tiny agent (GRPO) and its SFT checkpoint
+# beside the baselines and the teacher's own policy with the same oracle experts (the ceiling of what
+# copying can reach).
+LEADERBOARD = ("tiny-agent", "tiny-agent-sft", "chance_frequency", "chance_random", "program")
 
 
 class Clock:
@@ -237,16 +241,20 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
                                "--output-dir", str(sft), *quick_sft], work / "sft.log")
         clock.run("grpo", run, [PYTHON, "-m", "train.grpo", "--config", str(grpo_config), "--model", str(sft), "--data", str(export),
                                 "--output-dir", str(grpo), "--triton-url", url, *quick_grpo], work / "grpo.log")
-        rewards = {}
+        # At GRPO's own sampling (the figure with a target), and at temperature 1 beside it: the
+        # rollout temperature is above 1, and a gain there need not carry over (train/README.md).
+        rewards, rewards_t1 = {}, {}
         for name, checkpoint in (("sft", sft), ("grpo", grpo)):
-            out = work / f"reward_eval_{name}.json"
-            clock.run(f"reward eval {name}", run, [PYTHON, "-m", "train.reward_eval", "--config", str(grpo_config), "--model", str(checkpoint),
-                                                   "--data", str(export), "--triton-url", url, "--split", "validation", "--out", str(out)],
-                      work / f"reward_eval_{name}.log")
-            rewards[name] = json.loads(out.read_text())
-        agent = evaluate("lmms-eval tiny agent (test)", "tiny-agent", "test", {
-            "policy": "tool_agent", "llm_backend": "transformers", "model": grpo, "tools": "|".join(TOOLS), "scene_memory": "false",
-            "max_turns": 3, "max_tokens": 64, "triton_url": url, "concurrency": 1})
+            for figures, suffix, extra in ((rewards, "", []), (rewards_t1, "_t1", ["--set", "temperature=1.0"])):
+                out = work / f"reward_eval_{name}{suffix}.json"
+                clock.run(f"reward eval {name}{suffix}", run, [PYTHON, "-m", "train.reward_eval", "--config", str(grpo_config), "--model", str(checkpoint),
+                                                               "--data", str(export), "--triton-url", url, "--split", "validation", "--out", str(out), *extra],
+                          work / f"reward_eval_{name}{suffix}.log")
+                figures[name] = json.loads(out.read_text())
+        agent_args = {"policy": "tool_agent", "llm_backend": "transformers", "tools": "|".join(TOOLS), "scene_memory": "false",
+                      "max_turns": 3, "max_tokens": 64, "triton_url": url, "concurrency": 1}
+        agent = evaluate("lmms-eval tiny agent (test)", "tiny-agent", "test", {**agent_args, "model": grpo})
+        evaluate("lmms-eval tiny agent's SFT checkpoint (test)", "tiny-agent-sft", "test", {**agent_args, "model": sft})
         chance = evaluate("lmms-eval chance_frequency (test)", "chance_frequency", "test", {"policy": "chance_frequency"})
         evaluate("lmms-eval chance_random (test)", "chance_random", "test", {"policy": "chance_random"})
         evaluate("lmms-eval program (test)", "program", "test", {"policy": "program", "triton_url": url})
@@ -267,6 +275,7 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     card = add_evaluation(grpo, {
         "test_score_counting_abs_distance": agent_mean, "chance_frequency_score": chance_mean, "valid_tool_call_rate": rate,
         "validation_reward": rewards["grpo"]["reward"], "sft_validation_reward": rewards["sft"]["reward"],
+        "validation_reward_temperature_1": rewards_t1["grpo"]["reward"], "sft_validation_reward_temperature_1": rewards_t1["sft"]["reward"],
     })
 
     print(f"\nquestions (test, counting + absolute distance): {len(ids)}; tool-calling turns: {calling}")
@@ -274,10 +283,12 @@ def benchmark(work: Path, *, scenes: Scenes, quick: bool) -> int:
     for kind, (mine, theirs) in per_type.items():
         print(f"{kind:<22}{mine:>12.1f}{theirs:>18.1f}")
     print(f"{'both':<22}{agent_mean:>12.1f}{chance_mean:>18.1f}")
-    print("validation rewards (same prompts, same rewards):")
-    for name in ("sft", "grpo"):
-        parts = ", ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in sorted(rewards[name].items()) if k.startswith("rewards/") and k.endswith("/mean"))
-        print(f"  {name:<5} reward {rewards[name]['reward']:.4f} ({parts})")
+    temperature = yaml.safe_load(grpo_config.read_text())["trl"].get("temperature", 1.0)
+    for label, figures in ((f"GRPO's sampling, temperature {temperature}", rewards), ("temperature 1.0, no target", rewards_t1)):
+        print(f"validation rewards at {label} (same prompts, same rewards):")
+        for name in ("sft", "grpo"):
+            parts = ", ".join(f"{k.split('/')[1]} {v:.3f}" for k, v in sorted(figures[name].items()) if k.startswith("rewards/") and k.endswith("/mean"))
+            print(f"  {name:<5} reward {figures[name]['reward']:.4f} ({parts})")
     print(f"model card: {grpo / 'README.md'} (train data sha256 {card.data.train_sha256[:16]}…)")
     board = (work / "leaderboard" / "leaderboard.md").read_text()
     print(f"\nleaderboard ({work / 'leaderboard'}):\n" + board[board.index("\n## ") + 1:board.index("\n_scores in %")])
