@@ -18,7 +18,6 @@ import pytest
 from skill3d_eval.evaluate import lmms_eval_command
 from skill3d_eval.experts.server import GrpcSecurity, oracle_server
 from skill3d_eval.outcome import EXIT_PREFLIGHT
-from skill3d_eval.settings import SYNTH_ROOT
 
 pytestmark = [
     pytest.mark.integration,
@@ -46,12 +45,12 @@ def _certificates(directory: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def team_server(tmp_path_factory):
+def team_server(synth_root, tmp_path_factory):
     certificates = _certificates(tmp_path_factory.mktemp("pki"))
     security = GrpcSecurity(
         certificates / "server.pem", certificates / "server.key", client_ca=certificates / "ca.pem", header=("authorization", TOKEN)
     )
-    with oracle_server(SYNTH_ROOT / "oracle", grpc_security=security) as server:
+    with oracle_server(synth_root / "oracle", grpc_security=security) as server:
         yield server, certificates
 
 
